@@ -1,0 +1,77 @@
+package ingest
+
+import (
+	"fmt"
+	"strings"
+	"sync/atomic"
+
+	"github.com/mosaic-rtc/mosaic/internal/media"
+	"github.com/pion/webrtc/v4"
+)
+
+// publisher hands a WHIP session's tracks to its room.
+type publisher struct {
+	s      *session
+	room   Room
+	videos atomic.Int32
+}
+
+// onTrack runs in pion's goroutine when a track's first packet arrives: it
+// announces the track to the room and starts the track's forwarder.
+func (p *publisher) onTrack(track *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
+	codec := track.Codec()
+	kind := media.Audio
+	screen := false
+	if track.Kind() == webrtc.RTPCodecTypeVideo {
+		kind = media.Video
+		// A participant's second video track is a screen share, as is one
+		// whose id says so.
+		screen = p.videos.Add(1) > 1 || strings.Contains(strings.ToLower(track.ID()), "screen")
+	}
+	info := media.TrackInfo{
+		Room: p.s.room, Participant: p.s.id, Name: p.s.name,
+		TrackID: trackID(track), Kind: kind, MimeType: codec.MimeType, ClockRate: codec.ClockRate,
+		Channels: codec.Channels, PayloadType: uint8(track.PayloadType()), SSRC: uint32(track.SSRC()),
+		Screen: screen,
+	}
+	log := p.s.log.With("participant", p.s.id, "track", info.TrackID, "mime", info.MimeType, "ssrc", info.SSRC)
+	kf := newKeyframeRequester(p.s.pc, info.SSRC, kind == media.Video)
+	sink, err := p.room.AddTrack(info, kf.request)
+	if err != nil {
+		log.Warn("room refused track", "err", err)
+		p.s.spawn(func() { drain(track, recv) })
+		return
+	}
+	f := &forwarder{track: track, recv: recv, sink: sink, s: p.s, log: log}
+	if !p.s.spawn(f.run) {
+		_ = sink.Close()
+		return
+	}
+	p.s.tracks.Add(1)
+	log.Info("track published", "kind", kind, "screen", screen)
+}
+
+func trackID(t *webrtc.TrackRemote) string {
+	if id := t.ID(); id != "" {
+		return id
+	}
+	return fmt.Sprintf("%s-%d", t.Kind(), t.SSRC())
+}
+
+// drain reads a refused track so its buffers never fill, until it ends.
+func drain(track *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
+	go func() {
+		buf := make([]byte, 1500)
+		for {
+			if _, _, err := recv.Read(buf); err != nil {
+				return
+			}
+		}
+	}()
+	buf := make([]byte, 1500)
+	for {
+		if _, _, err := track.Read(buf); err != nil {
+			return
+		}
+	}
+}
