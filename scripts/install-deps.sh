@@ -10,7 +10,7 @@ pkgs=(
   # runtime: GStreamer and the plugin sets the mixer, recorder and live outputs use
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-nice
-  fonts-dejavu-core
+  gstreamer1.0-x fonts-dejavu-core
   # services and checks
   redis-server ffmpeg chromium
 )
