@@ -1,0 +1,167 @@
+package mixer
+
+import (
+	"encoding/binary"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-gst/go-gst/gst"
+	"github.com/go-gst/go-gst/gst/app"
+
+	"github.com/mosaic-rtc/mosaic/internal/media"
+)
+
+// feedOptions shape how a clip is sent to the mixer.
+type feedOptions struct {
+	Participant string
+	NoAudio     bool
+	AudioDelay  time.Duration // extra network delay of the audio track
+	Duration    time.Duration // stop after this much media (0: whole clip)
+}
+
+// feed plays a WebM clip in real time as VP8 and Opus RTP into a mixer,
+// with a sender report per track every second, like a WebRTC publisher.
+type feed struct {
+	t        testing.TB
+	pipeline *gst.Pipeline
+	sinks    []media.TrackSink
+	done     chan struct{}
+	quit     chan struct{}
+	stopOnce sync.Once
+	wall     time.Time
+}
+
+var ssrcSeq uint32 = 1000
+
+func startFeed(t testing.TB, m *Mixer, clip string, o feedOptions) *feed {
+	t.Helper()
+	if o.Participant == "" {
+		o.Participant = fmt.Sprintf("p%d", ssrcSeq)
+	}
+	ssrcSeq += 2
+	vssrc, assrc := ssrcSeq, ssrcSeq+1
+	desc := fmt.Sprintf("filesrc location=%s ! matroskademux name=d "+
+		"d.video_0 ! queue ! rtpvp8pay pt=96 ssrc=%d mtu=1200 picture-id-mode=15-bit ! appsink name=v sync=true ", clip, vssrc)
+	if !o.NoAudio {
+		desc += fmt.Sprintf("d.audio_0 ! queue ! rtpopuspay pt=111 ssrc=%d ! appsink name=a sync=true ts-offset=%d", assrc, o.AudioDelay.Nanoseconds())
+	}
+	pl, err := gst.NewPipelineFromString(desc)
+	if err != nil {
+		t.Fatalf("feed pipeline: %v", err)
+	}
+	f := &feed{t: t, pipeline: pl, done: make(chan struct{}), quit: make(chan struct{}), wall: time.Now()}
+	video, err := m.AddTrack(media.TrackInfo{Room: m.cfg.Room, Participant: o.Participant, Name: o.Participant,
+		TrackID: "video", Kind: media.Video, MimeType: "video/VP8", ClockRate: 90000, PayloadType: 96, SSRC: vssrc}, nil)
+	if err != nil {
+		t.Fatalf("AddTrack video: %v", err)
+	}
+	f.sinks = append(f.sinks, video)
+	f.attach("v", video, vssrc, 90000, o.Duration)
+	if !o.NoAudio {
+		audio, err := m.AddTrack(media.TrackInfo{Room: m.cfg.Room, Participant: o.Participant, Name: o.Participant,
+			TrackID: "audio", Kind: media.Audio, MimeType: "audio/opus", ClockRate: 48000, Channels: 2, PayloadType: 111, SSRC: assrc}, nil)
+		if err != nil {
+			t.Fatalf("AddTrack audio: %v", err)
+		}
+		f.sinks = append(f.sinks, audio)
+		f.attach("a", audio, assrc, 48000, o.Duration)
+	}
+	go f.watch()
+	if err := pl.SetState(gst.StatePlaying); err != nil {
+		t.Fatalf("feed play: %v", err)
+	}
+	t.Cleanup(f.stop)
+	return f
+}
+
+// attach forwards one appsink's RTP packets to a track sink.
+func (f *feed) attach(name string, sink media.TrackSink, ssrc, clock uint32, limit time.Duration) {
+	el, err := f.pipeline.GetElementByName(name)
+	if err != nil {
+		f.t.Fatalf("feed %s: %v", name, err)
+	}
+	var lastSR time.Duration = -time.Hour
+	var packets, octets uint32
+	app.SinkFromElement(el).SetCallbacks(&app.SinkCallbacks{NewSampleFunc: func(s *app.Sink) gst.FlowReturn {
+		smp := s.PullSample()
+		if smp == nil {
+			return gst.FlowEOS
+		}
+		buf := smp.GetBuffer()
+		pkt := buf.Bytes()
+		pts, _ := clockDuration(buf.PresentationTimestamp())
+		if limit > 0 && pts > limit {
+			return gst.FlowEOS
+		}
+		if err := sink.WriteRTP(pkt); err != nil {
+			return gst.FlowEOS
+		}
+		packets++
+		octets += uint32(len(pkt) - 12)
+		if pts-lastSR >= time.Second {
+			lastSR = pts
+			sink.WriteSenderReport(media.SenderReport{SSRC: ssrc, NTPTime: toNTP(f.wall.Add(pts)),
+				RTPTime: binary.BigEndian.Uint32(pkt[4:8]), PacketCount: packets, OctetCount: octets, Arrival: time.Now()})
+		}
+		return gst.FlowOK
+	}})
+}
+
+// toNTP converts a wall time to a 64-bit NTP timestamp.
+func toNTP(t time.Time) uint64 {
+	const ntpEpochOffset = 2208988800
+	secs := uint64(t.Unix()) + ntpEpochOffset
+	frac := uint64(t.Nanosecond()) << 32 / uint64(time.Second)
+	return secs<<32 | frac
+}
+
+func (f *feed) watch() {
+	defer close(f.done)
+	bus := f.pipeline.GetPipelineBus()
+	for {
+		select {
+		case <-f.quit:
+			return
+		default:
+		}
+		msg := bus.TimedPop(gst.ClockTime((100 * time.Millisecond).Nanoseconds()))
+		if msg == nil {
+			continue
+		}
+		switch msg.Type() {
+		case gst.MessageEOS:
+			return
+		case gst.MessageError:
+			f.t.Errorf("feed: %v", msg.ParseError())
+			return
+		}
+	}
+}
+
+// wait blocks until the clip has been sent (or timeout), then closes the tracks.
+func (f *feed) wait(timeout time.Duration) {
+	f.t.Helper()
+	select {
+	case <-f.done:
+	case <-time.After(timeout):
+		f.t.Errorf("feed did not finish in %s", timeout)
+	}
+	f.stop()
+}
+
+// stop ends the feed and closes its tracks (they leave the room).
+func (f *feed) stop() {
+	f.stopOnce.Do(func() {
+		close(f.quit)
+		<-f.done
+		f.pipeline.SetState(gst.StateNull)
+		for _, s := range f.sinks {
+			if err := s.Close(); err != nil {
+				f.t.Errorf("close track: %v", err)
+			}
+		}
+	})
+}
+

@@ -1,0 +1,69 @@
+package mixer
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/mosaic-rtc/mosaic/internal/media"
+)
+
+// newMixer starts a mixer closed at cleanup.
+func newMixer(t testing.TB, cfg Config) *Mixer {
+	t.Helper()
+	if cfg.Room == "" {
+		cfg.Room = t.Name()
+	}
+	m, err := New(cfg)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := m.Close(ctx); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	return m
+}
+
+func TestEmptyRoomProducesAllStreams(t *testing.T) {
+	m := newMixer(t, Config{Width: 320, Height: 180})
+	info := m.Info()
+	if len(info.AudioConfig) < 2 || info.AudioSampleRate != 48000 || info.AudioChannels != 2 {
+		t.Fatalf("info = %+v, want AAC config for 48 kHz stereo", info)
+	}
+	r := m.Output().Subscribe("test", 1024)
+	defer r.Close()
+	counts := map[media.Codec]int{}
+	keyframe := false
+	deadline := time.After(10 * time.Second)
+	for counts[media.H264] < 30 || counts[media.AAC] < 40 || counts[media.Opus] < 40 || !keyframe {
+		select {
+		case s, ok := <-r.C:
+			if !ok {
+				t.Fatal("output closed")
+			}
+			counts[s.Codec]++
+			if s.Codec == media.H264 && s.Keyframe {
+				keyframe = true
+			}
+		case <-deadline:
+			t.Fatalf("after 10 s: %v samples, keyframe %v", counts, keyframe)
+		}
+	}
+	st := m.Stats()
+	if st.Inputs != 0 || st.VideoFrames == 0 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+func TestAddTrackRejectsUnsupportedCodec(t *testing.T) {
+	m := newMixer(t, Config{Width: 320, Height: 180})
+	_, err := m.AddTrack(media.TrackInfo{Kind: media.Audio, MimeType: "audio/PCMU", ClockRate: 8000}, nil)
+	if !errors.Is(err, ErrUnsupportedCodec) {
+		t.Fatalf("err = %v, want ErrUnsupportedCodec", err)
+	}
+}

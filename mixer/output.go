@@ -1,0 +1,264 @@
+package mixer
+
+import (
+	"encoding/hex"
+	"fmt"
+	"regexp"
+	"time"
+
+	"github.com/go-gst/go-gst/gst"
+	"github.com/go-gst/go-gst/gst/app"
+
+	"github.com/mosaic-rtc/mosaic/internal/media"
+)
+
+// Audio format inside the room: every input is converted to it before the mixer.
+const (
+	audioRate     = 48000
+	audioChannels = 2
+	aacBitrate    = 128000
+	opusBitrate   = 64000
+)
+
+func rawAudioCaps() string {
+	return fmt.Sprintf("audio/x-raw,format=S16LE,layout=interleaved,rate=%d,channels=%d", audioRate, audioChannels)
+}
+
+func rawVideoCaps(c Config) string {
+	return fmt.Sprintf("video/x-raw,format=I420,width=%d,height=%d,framerate=%d/1,pixel-aspect-ratio=1/1", c.Width, c.Height, c.FPS)
+}
+
+// aggregatorLatency is the extra time compositor and audiomixer wait for
+// late inputs on top of the latency their inputs report.
+const aggregatorLatency = 100 * time.Millisecond
+
+// buildVideo makes background → compositor → encoder → appsink.
+func (m *Mixer) buildVideo() error {
+	c := m.cfg
+	bg, err := element("videotestsrc", "bg-video", p("pattern", "black"), p("is-live", true))
+	if err != nil {
+		return err
+	}
+	bgCaps, err := element("capsfilter", "bg-video-caps", p("caps", rawVideoCaps(c)))
+	if err != nil {
+		return err
+	}
+	comp, err := element("compositor", "compositor", p("background", "black"),
+		p("latency", aggregatorLatency.Nanoseconds()))
+	if err != nil {
+		return err
+	}
+	outCaps, err := element("capsfilter", "video-caps", p("caps", rawVideoCaps(c)))
+	if err != nil {
+		return err
+	}
+	q, err := element("queue", "video-enc-queue", p("leaky", "downstream"),
+		p("max-size-buffers", 3), p("max-size-bytes", 0), p("max-size-time", 0))
+	if err != nil {
+		return err
+	}
+	enc, tail, err := m.videoEncoder()
+	if err != nil {
+		return err
+	}
+	sink, err := outputSink("video-sink")
+	if err != nil {
+		return err
+	}
+	chain := append([]*gst.Element{comp, outCaps, q, enc}, tail...)
+	chain = append(chain, sink)
+	if err := m.pipeline.AddMany(append(chain, bg, bgCaps)...); err != nil {
+		return fmt.Errorf("%w: add video output: %w", ErrPipeline, err)
+	}
+	if err := linkChain(bg, bgCaps); err != nil {
+		return err
+	}
+	bgPad := comp.GetRequestPad("sink_%u")
+	if bgPad == nil {
+		return fmt.Errorf("%w: compositor gave no pad for the background", ErrPipeline)
+	}
+	if err := setProps(bgPad, p("zorder", 0)); err != nil {
+		return err
+	}
+	if err := linkPads(bgCaps.GetStaticPad("src"), bgPad); err != nil {
+		return err
+	}
+	if err := linkChain(chain...); err != nil {
+		return err
+	}
+	m.compositor, m.encoder = comp, enc
+	codec := m.cfg.VideoCodec
+	app.SinkFromElement(sink).SetCallbacks(&app.SinkCallbacks{
+		NewSampleFunc: m.onSample(media.Video, codec),
+	})
+	return nil
+}
+
+// videoEncoder returns the encoder and what follows it up to the appsink.
+func (m *Mixer) videoEncoder() (*gst.Element, []*gst.Element, error) {
+	c := m.cfg
+	if c.VideoCodec == media.VP8 {
+		enc, err := element("vp8enc", "video-encoder",
+			p("deadline", 1), p("cpu-used", 8), p("end-usage", "cbr"),
+			p("target-bitrate", c.VideoBitrateKbps*1000), p("keyframe-max-dist", c.keyframeFrames()),
+			p("error-resilient", "default"), p("lag-in-frames", 0), p("threads", 2))
+		return enc, nil, err
+	}
+	enc, err := element("x264enc", "video-encoder",
+		p("speed-preset", "veryfast"), p("tune", "zerolatency"), p("bitrate", c.VideoBitrateKbps),
+		p("key-int-max", c.keyframeFrames()), p("bframes", 0))
+	if err != nil {
+		return nil, nil, err
+	}
+	profile, err := element("capsfilter", "video-profile", p("caps", "video/x-h264,profile=constrained-baseline"))
+	if err != nil {
+		return nil, nil, err
+	}
+	parse, err := element("h264parse", "video-parse", p("config-interval", -1))
+	if err != nil {
+		return nil, nil, err
+	}
+	format, err := element("capsfilter", "video-format", p("caps", "video/x-h264,stream-format=byte-stream,alignment=au"))
+	if err != nil {
+		return nil, nil, err
+	}
+	return enc, []*gst.Element{profile, parse, format}, nil
+}
+
+// buildAudio makes silence → audiomixer → tee → AAC and Opus appsinks.
+func (m *Mixer) buildAudio() error {
+	bg, err := element("audiotestsrc", "bg-audio", p("wave", "silence"), p("is-live", true),
+		p("samplesperbuffer", audioRate/50))
+	if err != nil {
+		return err
+	}
+	bgCaps, err := element("capsfilter", "bg-audio-caps", p("caps", rawAudioCaps()))
+	if err != nil {
+		return err
+	}
+	mix, err := element("audiomixer", "audiomixer", p("latency", aggregatorLatency.Nanoseconds()))
+	if err != nil {
+		return err
+	}
+	mixCaps, err := element("capsfilter", "audio-caps", p("caps", rawAudioCaps()))
+	if err != nil {
+		return err
+	}
+	tee, err := element("tee", "audio-tee")
+	if err != nil {
+		return err
+	}
+	aacName := "avenc_aac"
+	if hasFactory("voaacenc") {
+		aacName = "voaacenc"
+	}
+	aacQ, err := element("queue", "aac-queue", p("leaky", "downstream"), p("max-size-time", time.Second.Nanoseconds()))
+	if err != nil {
+		return err
+	}
+	aac, err := element(aacName, "aac-encoder", p("bitrate", aacBitrate))
+	if err != nil {
+		return err
+	}
+	aacCaps, err := element("capsfilter", "aac-caps", p("caps", "audio/mpeg,mpegversion=4,stream-format=raw"))
+	if err != nil {
+		return err
+	}
+	aacSink, err := outputSink("aac-sink")
+	if err != nil {
+		return err
+	}
+	opusQ, err := element("queue", "opus-queue", p("leaky", "downstream"), p("max-size-time", time.Second.Nanoseconds()))
+	if err != nil {
+		return err
+	}
+	opus, err := element("opusenc", "opus-encoder", p("bitrate", opusBitrate), p("frame-size", 20))
+	if err != nil {
+		return err
+	}
+	opusSink, err := outputSink("opus-sink")
+	if err != nil {
+		return err
+	}
+	if err := m.pipeline.AddMany(bg, bgCaps, mix, mixCaps, tee, aacQ, aac, aacCaps, aacSink, opusQ, opus, opusSink); err != nil {
+		return fmt.Errorf("%w: add audio output: %w", ErrPipeline, err)
+	}
+	for _, chain := range [][]*gst.Element{{bg, bgCaps, mix, mixCaps, tee}, {tee, aacQ, aac, aacCaps, aacSink}, {tee, opusQ, opus, opusSink}} {
+		if err := linkChain(chain...); err != nil {
+			return err
+		}
+	}
+	m.audiomixer = mix
+	aacSink.GetStaticPad("sink").AddProbe(gst.PadProbeTypeEventDownstream, m.onAACCaps)
+	app.SinkFromElement(aacSink).SetCallbacks(&app.SinkCallbacks{NewSampleFunc: m.onSample(media.Audio, media.AAC)})
+	app.SinkFromElement(opusSink).SetCallbacks(&app.SinkCallbacks{NewSampleFunc: m.onSample(media.Audio, media.Opus)})
+	return nil
+}
+
+// outputSink is an appsink that never blocks or clocks the pipeline.
+func outputSink(name string) (*gst.Element, error) {
+	return element("appsink", name, p("sync", false), p("async", false), p("max-buffers", 64),
+		p("drop", true), p("enable-last-sample", false), p("emit-signals", false))
+}
+
+// onSample publishes one encoded buffer on Output().
+func (m *Mixer) onSample(kind media.Kind, codec media.Codec) func(*app.Sink) gst.FlowReturn {
+	return func(s *app.Sink) gst.FlowReturn {
+		smp := s.PullSample()
+		if smp == nil {
+			return gst.FlowEOS
+		}
+		buf := smp.GetBuffer()
+		if buf == nil {
+			return gst.FlowOK
+		}
+		out := media.Sample{Kind: kind, Codec: codec, Data: buf.Bytes(),
+			Keyframe: kind == media.Audio || !buf.HasFlags(gst.BufferFlagDeltaUnit)}
+		pts, ok := clockDuration(buf.PresentationTimestamp())
+		if !ok {
+			m.stats.untimed.Add(1)
+			return gst.FlowOK
+		}
+		out.PTS = pts
+		out.DTS = pts
+		if dts, ok := clockDuration(buf.DecodingTimestamp()); ok {
+			out.DTS = dts
+		}
+		if d, ok := clockDuration(buf.Duration()); ok {
+			out.Duration = d
+		}
+		m.stats.countOutput(codec, out.Keyframe)
+		m.out.Publish(out)
+		return gst.FlowOK
+	}
+}
+
+var codecDataRe = regexp.MustCompile(`codec_data=\(buffer\)([0-9a-fA-F]+)`)
+
+// onAACCaps records the AudioSpecificConfig from the AAC caps.
+func (m *Mixer) onAACCaps(_ *gst.Pad, info *gst.PadProbeInfo) gst.PadProbeReturn {
+	ev := info.GetEvent()
+	if ev == nil || ev.Type() != gst.EventTypeCaps {
+		return gst.PadProbeOK
+	}
+	caps := ev.ParseCaps()
+	if caps == nil {
+		return gst.PadProbeOK
+	}
+	match := codecDataRe.FindStringSubmatch(caps.String())
+	if match == nil {
+		return gst.PadProbeOK
+	}
+	asc, err := hex.DecodeString(match[1])
+	if err != nil {
+		return gst.PadProbeOK
+	}
+	m.infoMu.Lock()
+	first := m.info.AudioConfig == nil
+	m.info.AudioConfig = asc
+	m.infoMu.Unlock()
+	if first {
+		close(m.aacReady)
+	}
+	return gst.PadProbeOK
+}

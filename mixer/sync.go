@@ -1,0 +1,117 @@
+package mixer
+
+import (
+	"sync"
+	"time"
+
+	"github.com/mosaic-rtc/mosaic/internal/media"
+)
+
+// Lip-sync. Each branch is timestamped on arrival (appsrc do-timestamp) and
+// smoothed by its jitterbuffer, so a track that travels with more delay than
+// its sibling shows up late. A sender report pairs the sender's wall clock
+// (NTP) with an RTP timestamp; with the running time the jitterbuffer gave
+// a recent packet we know, per track, d = capture wall time - running time.
+// Tracks of one participant are in sync when running time + offset equals
+// capture time minus a common constant, so each track's pad offset is its d
+// minus the smallest d of the participant: the early track waits for the late.
+
+// maxSyncOffset bounds the correction; larger values mean a broken report.
+const maxSyncOffset = time.Second
+
+// resyncThreshold avoids touching offsets for sub-frame noise.
+const resyncThreshold = 5 * time.Millisecond
+
+// trackClock is one track's latest timing observations.
+type trackClock struct {
+	mu      sync.Mutex
+	havePkt bool
+	rtpTS   uint32
+	pts     time.Duration
+	haveD   bool
+	d       time.Duration // capture wall time (since 1900) - running time
+	offset  time.Duration // currently applied pad offset
+}
+
+func (c *trackClock) observe(ts uint32, pts time.Duration) {
+	c.mu.Lock()
+	c.havePkt, c.rtpTS, c.pts = true, ts, pts
+	c.mu.Unlock()
+}
+
+// report updates d from a sender report; false if nothing could be learnt.
+func (c *trackClock) report(sr media.SenderReport, clockRate uint32) bool {
+	if clockRate == 0 || sr.NTPTime == 0 {
+		return false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.havePkt {
+		return false
+	}
+	delta := time.Duration(int32(c.rtpTS-sr.RTPTime)) * time.Second / time.Duration(clockRate)
+	c.d = ntpDuration(sr.NTPTime) + delta - c.pts
+	c.haveD = true
+	return true
+}
+
+func (c *trackClock) get() (time.Duration, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.d, c.haveD
+}
+
+// ntpDuration is a 64-bit NTP timestamp as time since 1900.
+func ntpDuration(ntp uint64) time.Duration {
+	secs := time.Duration(ntp>>32) * time.Second
+	frac := time.Duration((ntp & 0xffffffff) * uint64(time.Second) >> 32)
+	return secs + frac
+}
+
+// resync recomputes the pad offsets of one participant's tracks.
+func (m *Mixer) resync(participant string) {
+	m.syncMu.Lock()
+	defer m.syncMu.Unlock()
+	m.mu.Lock()
+	var tracks []*input
+	for _, in := range m.inputs {
+		if in.info.Participant == participant && !in.closed.Load() {
+			tracks = append(tracks, in)
+		}
+	}
+	m.mu.Unlock()
+	if len(tracks) < 2 {
+		return
+	}
+	ds := make([]time.Duration, len(tracks))
+	lo := time.Duration(0)
+	for i, in := range tracks {
+		d, ok := in.clock.get()
+		if !ok {
+			return
+		}
+		ds[i] = d
+		if i == 0 || d < lo {
+			lo = d
+		}
+	}
+	for i, in := range tracks {
+		off := ds[i] - lo
+		if off > maxSyncOffset {
+			in.log.Warn("lip-sync offset out of range, ignored", "offset", off)
+			continue
+		}
+		in.clock.mu.Lock()
+		cur := in.clock.offset
+		change := off - cur
+		if change < 0 {
+			change = -change
+		}
+		if change >= resyncThreshold {
+			in.clock.offset = off
+			in.queueSrc.SetOffset(int64(off))
+			in.log.Debug("lip-sync offset", "offset", off)
+		}
+		in.clock.mu.Unlock()
+	}
+}
