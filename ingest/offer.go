@@ -44,6 +44,16 @@ var staticPayloads = map[string]string{
 	"0": "PCMU", "3": "GSM", "4": "G723", "8": "PCMA", "9": "G722", "18": "G729", "26": "JPEG", "34": "H263",
 }
 
+// offerError is a refusal whose message is exactly what the client reads;
+// it matches its sentinel with errors.Is.
+type offerError struct {
+	kind error
+	msg  string
+}
+
+func (e *offerError) Error() string { return e.msg }
+func (e *offerError) Unwrap() error { return e.kind }
+
 // offerSummary is what checkOffer learned about an offer.
 type offerSummary struct {
 	Audio, Video int // usable sections
@@ -92,8 +102,8 @@ func checkOffer(raw []byte, dir direction) (offerSummary, error) {
 			if offered == "" {
 				offered = "nothing"
 			}
-			return sum, fmt.Errorf("%w: no supported %s codec: offered %s%s",
-				ErrUnsupported, kind, offered, rule.note)
+			return sum, &offerError{kind: ErrUnsupported,
+				msg: fmt.Sprintf("no supported %s codec: offered %s only%s", kind, offered, rule.note)}
 		}
 		if kind == "audio" {
 			sum.Audio++

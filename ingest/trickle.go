@@ -179,7 +179,7 @@ func localFrag(pc *webrtc.PeerConnection) (string, error) {
 	if ld == nil {
 		return "", fmt.Errorf("%w: no local description", ErrICERestart)
 	}
-	parsed, err := ld.Unmarshal()
+	parsed, err := parseSDP(ld.SDP)
 	if err != nil {
 		return "", fmt.Errorf("%w: %v", ErrICERestart, err)
 	}

@@ -81,7 +81,7 @@ func acceptedSections(pc *webrtc.PeerConnection) int {
 	if ld == nil {
 		return 0
 	}
-	parsed, err := ld.Unmarshal()
+	parsed, err := parseSDP(ld.SDP)
 	if err != nil {
 		return 0
 	}
@@ -101,7 +101,7 @@ func remoteUfrag(pc *webrtc.PeerConnection) string {
 	if rd == nil {
 		return ""
 	}
-	parsed, err := rd.Unmarshal()
+	parsed, err := parseSDP(rd.SDP)
 	if err != nil {
 		return ""
 	}
@@ -120,3 +120,13 @@ func ufragOf(sd *sdp.SessionDescription) string {
 	return ""
 }
 
+
+// parseSDP parses a copy of a description's text: pion's own descriptions
+// cache their parse and must not be unmarshalled from another goroutine.
+func parseSDP(text string) (*sdp.SessionDescription, error) {
+	var sd sdp.SessionDescription
+	if err := sd.UnmarshalString(text); err != nil {
+		return nil, err
+	}
+	return &sd, nil
+}
