@@ -14,7 +14,7 @@ import (
 // newPeerConnection builds a PeerConnection with the default codecs and the
 // default interceptors (NACK, RTCP sender/receiver reports, stats, TWCC).
 // Sender reports are what the server uses to line up audio and video.
-func newPeerConnection(iceServers []webrtc.ICEServer) (*webrtc.PeerConnection, error) {
+func newPeerConnection(iceServers []webrtc.ICEServer, extra ...interceptor.Factory) (*webrtc.PeerConnection, error) {
 	me := &webrtc.MediaEngine{}
 	if err := me.RegisterDefaultCodecs(); err != nil {
 		return nil, fmt.Errorf("register codecs: %w", err)
@@ -22,6 +22,9 @@ func newPeerConnection(iceServers []webrtc.ICEServer) (*webrtc.PeerConnection, e
 	ir := &interceptor.Registry{}
 	if err := webrtc.RegisterDefaultInterceptors(me, ir); err != nil {
 		return nil, fmt.Errorf("register interceptors: %w", err)
+	}
+	for _, f := range extra {
+		ir.Add(f)
 	}
 	api := webrtc.NewAPI(webrtc.WithMediaEngine(me), webrtc.WithInterceptorRegistry(ir))
 	pc, err := api.NewPeerConnection(webrtc.Configuration{ICEServers: iceServers})

@@ -25,6 +25,8 @@ type counters struct {
 	videoFrames, audioFrames atomic.Int64
 	videoBytes, audioBytes   atomic.Int64
 	nacks, plis              atomic.Int64
+	packets                  atomic.Int64 // RTP packets sent
+	rtt                      atomic.Int64 // last round-trip time, nanoseconds
 	mediaTime                atomic.Int64 // max pts+duration sent, nanoseconds
 }
 
@@ -59,6 +61,9 @@ func addTrackSender(pc *webrtc.PeerConnection, capability webrtc.RTPCodecCapabil
 
 // startRTCP runs the RTCP reader until the PeerConnection closes.
 func (s *trackSender) startRTCP(wg *sync.WaitGroup) {
+	if s == nil {
+		return
+	}
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -68,8 +73,9 @@ func (s *trackSender) startRTCP(wg *sync.WaitGroup) {
 			if err != nil {
 				return // the PeerConnection closed
 			}
+			now := time.Now()
 			for _, p := range pkts {
-				switch p.(type) {
+				switch p := p.(type) {
 				case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
 					s.c.plis.Add(1)
 					if fn := s.onKeyframeRequest.Load(); fn != nil {
@@ -77,6 +83,12 @@ func (s *trackSender) startRTCP(wg *sync.WaitGroup) {
 					}
 				case *rtcp.TransportLayerNack:
 					s.c.nacks.Add(1)
+				case *rtcp.ReceiverReport:
+					for _, r := range p.Reports {
+						if rtt, ok := rttFromReport(r, now); ok {
+							s.c.rtt.Store(int64(rtt))
+						}
+					}
 				}
 			}
 		}

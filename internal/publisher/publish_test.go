@@ -1,0 +1,169 @@
+package publisher
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+const testToken = "secret-token"
+
+func TestPublishFile(t *testing.T) {
+	srv := newTestServer(t, testToken)
+	var progress bytes.Buffer
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	st, err := Publish(ctx, Options{
+		URL: srv.url("whip"), Token: testToken, File: clip(t),
+		Duration: 3 * time.Second, Progress: &progress,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("stats %+v", st)
+	sess, deleted := srv.session(1)
+	if sess == nil {
+		t.Fatal("no session on the server")
+	}
+	if !deleted {
+		t.Error("session was not deleted")
+	}
+	// Let the last packets arrive before reading the server's counters.
+	time.Sleep(300 * time.Millisecond)
+	frames, audio := sess.videoFrames.Load(), sess.audioPackets.Load()
+	t.Logf("server: %d video frames (%d packets, %d keyframes), %d audio packets, SRs video %d audio %d",
+		frames, sess.videoPackets.Load(), sess.keyframes.Load(), audio, sess.videoSRs.Load(), sess.audioSRs.Load())
+	if frames < 75 || frames > 105 {
+		t.Errorf("server got %d video frames, want 90±15", frames)
+	}
+	if audio < 130 || audio > 170 {
+		t.Errorf("server got %d audio packets, want 150±20", audio)
+	}
+	if sess.keyframes.Load() < 1 {
+		t.Error("server saw no keyframe")
+	}
+	if sess.videoSRs.Load() < 1 || sess.audioSRs.Load() < 1 {
+		t.Errorf("sender reports: video %d audio %d, want both ≥1", sess.videoSRs.Load(), sess.audioSRs.Load())
+	}
+	if st.VideoFrames < 88 || st.VideoFrames > 92 || st.AudioFrames < 148 || st.AudioFrames > 152 {
+		t.Errorf("sent %d video / %d audio frames, want 90 / 150", st.VideoFrames, st.AudioFrames)
+	}
+	if st.Duration < 2900*time.Millisecond || st.Duration > 3100*time.Millisecond {
+		t.Errorf("media duration %v, want 3s", st.Duration)
+	}
+	if st.PacketsSent < int(frames+audio) {
+		t.Errorf("packets sent %d < packets received %d", st.PacketsSent, frames+audio)
+	}
+	if st.SetupTime <= 0 || st.SetupTime > 20*time.Second {
+		t.Errorf("setup time %v", st.SetupTime)
+	}
+	if lines := strings.Count(progress.String(), "\n"); lines < 2 || !strings.Contains(progress.String(), "packets") {
+		t.Errorf("progress output %q", progress.String())
+	}
+}
+
+func TestPublishFileLoop(t *testing.T) {
+	srv := newTestServer(t, testToken)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	// The clip is 10 s; looping it and stopping at 11 s crosses the seam once.
+	st, err := Publish(ctx, Options{URL: srv.url("whip"), Token: testToken, File: clip(t), Loop: true, Duration: 11 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.VideoFrames < 325 || st.VideoFrames > 335 {
+		t.Errorf("sent %d video frames over 11 s of a looped 10 s clip, want 330", st.VideoFrames)
+	}
+	if st.Duration < 10900*time.Millisecond || st.Duration > 11100*time.Millisecond {
+		t.Errorf("media duration %v, want 11s", st.Duration)
+	}
+}
+
+func TestPublishUnauthorized(t *testing.T) {
+	srv := newTestServer(t, testToken)
+	_, err := Publish(context.Background(), Options{URL: srv.url("whip"), Token: "wrong", File: clip(t)})
+	var he *HTTPError
+	if !errors.As(err, &he) {
+		t.Fatalf("err = %v (%T), want *HTTPError", err, err)
+	}
+	if he.Status != http.StatusUnauthorized || he.Message != "invalid or missing token" {
+		t.Errorf("got %d %q", he.Status, he.Message)
+	}
+}
+
+func TestPublishBadOptions(t *testing.T) {
+	cases := map[string]Options{
+		"no source":    {URL: "http://127.0.0.1:1/whip"},
+		"two sources":  {URL: "http://127.0.0.1:1/whip", File: "x.webm", TestPattern: true},
+		"no url":       {TestPattern: true},
+		"bad codec":    {URL: "http://127.0.0.1:1/whip", TestPattern: true, Codec: "av1"},
+		"negative dur": {URL: "http://127.0.0.1:1/whip", TestPattern: true, Duration: -time.Second},
+	}
+	for name, o := range cases {
+		t.Run(name, func(t *testing.T) {
+			_, err := Publish(context.Background(), o)
+			if !errors.Is(err, ErrBadOptions) && !errors.Is(err, ErrNoSource) {
+				t.Fatalf("err = %v", err)
+			}
+		})
+	}
+}
+
+func TestPublishNotWebM(t *testing.T) {
+	_, err := Publish(context.Background(), Options{URL: "http://127.0.0.1:1/whip", File: "publish_test.go"})
+	if !errors.Is(err, ErrBadWebM) {
+		t.Fatalf("err = %v, want ErrBadWebM", err)
+	}
+}
+
+func TestPublishServerDown(t *testing.T) {
+	srv := newTestServer(t, testToken)
+	url := srv.url("whip")
+	srv.srv.Close()
+	_, err := Publish(context.Background(), Options{URL: url, Token: testToken, File: clip(t), ConnectTimeout: 5 * time.Second})
+	if err == nil {
+		t.Fatal("publish to a closed server succeeded")
+	}
+}
+
+func TestPublishTestPattern(t *testing.T) {
+	for _, codec := range []string{"vp8", "h264"} {
+		t.Run(codec, func(t *testing.T) {
+			srv := newTestServer(t, testToken)
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			defer cancel()
+			st, err := Publish(ctx, Options{URL: srv.url("whip"), Token: testToken, TestPattern: true, Codec: codec, Duration: 2 * time.Second})
+			if err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(300 * time.Millisecond)
+			sess, deleted := srv.session(1)
+			if sess == nil || !deleted {
+				t.Fatalf("session %v deleted %v", sess, deleted)
+			}
+			mime, _ := sess.videoMime.Load().(string)
+			t.Logf("stats %+v; server %s: %d frames, %d keyframes, %d audio packets", st, mime,
+				sess.videoFrames.Load(), sess.keyframes.Load(), sess.audioPackets.Load())
+			if !strings.EqualFold(mime, "video/"+codec) {
+				t.Errorf("server got %q", mime)
+			}
+			// 30 fps and 50 audio packets a second, with room for a loaded machine.
+			if f := sess.videoFrames.Load(); f < 40 || f > 70 {
+				t.Errorf("server got %d video frames in 2 s", f)
+			}
+			if a := sess.audioPackets.Load(); a < 70 || a > 110 {
+				t.Errorf("server got %d audio packets in 2 s", a)
+			}
+			if sess.keyframes.Load() < 1 {
+				t.Error("no keyframe")
+			}
+			if st.VideoBytes == 0 || st.AudioBytes == 0 {
+				t.Errorf("bytes %d/%d", st.VideoBytes, st.AudioBytes)
+			}
+		})
+	}
+}
