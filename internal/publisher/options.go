@@ -37,8 +37,8 @@ type Stats struct {
 	VideoBytes    int64
 	AudioBytes    int64
 	PacketsSent   int
-	NACKsReceived int // NACK messages from the server
-	PLIsReceived  int // PLI and FIR messages from the server
+	NACKsReceived int           // NACK messages from the server
+	PLIsReceived  int           // PLI and FIR messages from the server
 	RTT           time.Duration // last round-trip time from receiver reports
 	SetupTime     time.Duration // POST until the peer connection is connected
 }

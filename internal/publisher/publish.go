@@ -214,4 +214,3 @@ func (p *publication) stats() Stats {
 	}
 	return st
 }
-

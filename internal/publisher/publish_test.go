@@ -49,6 +49,18 @@ func TestPublishFile(t *testing.T) {
 	if sess.videoSRs.Load() < 1 || sess.audioSRs.Load() < 1 {
 		t.Errorf("sender reports: video %d audio %d, want both ≥1", sess.videoSRs.Load(), sess.audioSRs.Load())
 	}
+	// Lip-sync on the wire: by the sender reports, the first video and audio
+	// packets left at the instants the file's timestamps say.
+	vStart, okV := sess.mediaStart(true, 90000)
+	aStart, okA := sess.mediaStart(false, 48000)
+	want := firstPTS(t, clip(t), true) - firstPTS(t, clip(t), false)
+	if !okV || !okA {
+		t.Error("no sender-report mapping for both tracks")
+	} else if got := vStart.Sub(aStart); (got-want).Abs() > 20*time.Millisecond {
+		t.Errorf("video starts %v after audio by the sender reports, file says %v", got, want)
+	} else {
+		t.Logf("video starts %v after audio (file: %v)", got, want)
+	}
 	if st.VideoFrames < 88 || st.VideoFrames > 92 || st.AudioFrames < 148 || st.AudioFrames > 152 {
 		t.Errorf("sent %d video / %d audio frames, want 90 / 150", st.VideoFrames, st.AudioFrames)
 	}
@@ -165,5 +177,24 @@ func TestPublishTestPattern(t *testing.T) {
 				t.Errorf("bytes %d/%d", st.VideoBytes, st.AudioBytes)
 			}
 		})
+	}
+}
+
+// firstPTS is the timestamp of the first video or audio frame of a file.
+func firstPTS(t *testing.T, path string, video bool) time.Duration {
+	t.Helper()
+	r, err := openWebM(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	for {
+		f, err := r.next()
+		if err != nil {
+			t.Fatalf("no %v frame: %v", video, err)
+		}
+		if f.video == video {
+			return f.pts
+		}
 	}
 }

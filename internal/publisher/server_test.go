@@ -41,6 +41,9 @@ type testSession struct {
 	audioPackets                         atomic.Int64
 	videoSRs, audioSRs                   atomic.Int64
 	videoMime                            atomic.Value // string
+	// per kind (0 video, 1 audio): first RTP timestamp and first sender report
+	firstRTP [2]atomic.Pointer[uint32]
+	firstSR  [2]atomic.Pointer[rtcp.SenderReport]
 	videoSSRC                            atomic.Uint32
 
 	fwdMu    sync.Mutex
@@ -187,7 +190,8 @@ func (sess *testSession) receive(t *webrtc.TrackRemote, rec *webrtc.RTPReceiver)
 				return
 			}
 			for _, p := range pkts {
-				if _, ok := p.(*rtcp.SenderReport); ok {
+				if sr, ok := p.(*rtcp.SenderReport); ok {
+					sess.firstSR[kindIndex(video)].CompareAndSwap(nil, sr)
 					if video {
 						sess.videoSRs.Add(1)
 					} else {
@@ -204,6 +208,8 @@ func (sess *testSession) receive(t *webrtc.TrackRemote, rec *webrtc.RTPReceiver)
 		if err != nil {
 			return
 		}
+		ts := p.Timestamp
+		sess.firstRTP[kindIndex(video)].CompareAndSwap(nil, &ts)
 		if !video {
 			sess.audioPackets.Add(1)
 			sess.forward(p, false)
@@ -218,6 +224,26 @@ func (sess *testSession) receive(t *webrtc.TrackRemote, rec *webrtc.RTPReceiver)
 		}
 		sess.forward(p, true)
 	}
+}
+
+func kindIndex(video bool) int {
+	if video {
+		return 0
+	}
+	return 1
+}
+
+// mediaStart is the sender's wall-clock time (from its first sender report)
+// of the track's first RTP packet; ok is false before both are known.
+func (sess *testSession) mediaStart(video bool, clockRate float64) (time.Time, bool) {
+	i := kindIndex(video)
+	first, sr := sess.firstRTP[i].Load(), sess.firstSR[i].Load()
+	if first == nil || sr == nil {
+		return time.Time{}, false
+	}
+	secs := float64(sr.NTPTime>>32) + float64(sr.NTPTime&0xFFFFFFFF)/(1<<32) - ntpEpochOffset
+	secs -= float64(int32(sr.RTPTime-*first)) / clockRate
+	return time.Unix(0, int64(secs*1e9)), true
 }
 
 func (sess *testSession) forward(p *rtp.Packet, video bool) {

@@ -102,4 +102,3 @@ func (s *session) delete(ctx context.Context) error {
 	}
 	return nil
 }
-
