@@ -1,12 +1,47 @@
 package mixer
 
 import (
+	"fmt"
+	"image"
+	"math"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/mosaic-rtc/mosaic/internal/mediatest"
 	"github.com/mosaic-rtc/mosaic/internal/testenv"
 )
+
+// checkStreams asserts an H.264 picture of w x h and an AAC track, and
+// returns the duration.
+func checkStreams(t *testing.T, path string, w, h int) float64 {
+	t.Helper()
+	info := mediatest.Probe(t, path)
+	v, a := info.Video(), info.Audio()
+	if v == nil || v.CodecName != "h264" || v.Width != w || v.Height != h {
+		t.Fatalf("video stream %+v, want h264 %dx%d", v, w, h)
+	}
+	if a == nil || a.CodecName != "aac" || a.SampleRate != 48000 || a.Channels != 2 {
+		t.Fatalf("audio stream %+v, want aac 48 kHz stereo", a)
+	}
+	return info.Duration
+}
+
+// imgRect converts a tile to an image rectangle shrunk by a margin.
+func imgRect(r rect, margin int) image.Rectangle {
+	return image.Rect(r.X+margin, r.Y+margin, r.X+r.W-margin, r.Y+r.H-margin)
+}
+
+// letterbox is the part of a tile a srcW x srcH picture covers when it keeps its aspect.
+func letterbox(r rect, srcW, srcH int) rect {
+	scale := math.Min(float64(r.W)/float64(srcW), float64(r.H)/float64(srcH))
+	w, h := int(float64(srcW)*scale)&^1, int(float64(srcH)*scale)&^1
+	return rect{X: r.X + (r.W-w)/2, Y: r.Y + (r.H-h)/2, W: w, H: h}
+}
+
+func colorDistance(a, b [3]float64) float64 {
+	return math.Sqrt((a[0]-b[0])*(a[0]-b[0]) + (a[1]-b[1])*(a[1]-b[1]) + (a[2]-b[2])*(a[2]-b[2]))
+}
 
 func TestOneParticipantFillsThePicture(t *testing.T) {
 	clips := testenv.Inputs(t)
@@ -16,27 +51,13 @@ func TestOneParticipantFillsThePicture(t *testing.T) {
 	f.wait(20 * time.Second)
 	time.Sleep(500 * time.Millisecond)
 	path := rec.writeMP4(t, t.TempDir())
-	info := probe(t, path)
-	var video, audio bool
-	for _, s := range info.Streams {
-		switch s.CodecType {
-		case "video":
-			video = s.CodecName == "h264" && s.Width == 1280 && s.Height == 720
-		case "audio":
-			audio = s.CodecName == "aac"
-		}
-	}
-	if !video || !audio {
-		t.Fatalf("streams %+v, want h264 1280x720 and aac", info.Streams)
-	}
-	if d := info.duration(); d < 3.5 || d > 8 {
+	if d := checkStreams(t, path, 1280, 720); d < 3.5 || d > 8 {
 		t.Fatalf("duration %.2f s, want about 4-5 s", d)
 	}
-	frames := decodeFrames(t, path, 320, 180, 10)
+	frames := mediatest.Frames(t, path, 320, 180, 10)
 	lit := 0
 	for _, fr := range frames {
-		r, g, b := regionMean(fr, 320, rect{X: 20, Y: 20, W: 280, H: 140})
-		if r+g+b > 90 {
+		if !mediatest.IsBlack(fr, 320, image.Rect(20, 20, 300, 160)) {
 			lit++
 		}
 	}
@@ -45,5 +66,66 @@ func TestOneParticipantFillsThePicture(t *testing.T) {
 	}
 	if st := m.Stats(); st.PacketsIn == 0 || st.InputsAdded != 2 || st.Inputs != 0 {
 		t.Fatalf("stats %+v", st)
+	}
+}
+
+// TestParticipantsGetTheirOwnTiles feeds 2 and 4 different clips and checks
+// that each tile shows its own clip: its mean colour is close to the source's
+// (scaled into the tile) and far from the other clips'.
+func TestParticipantsGetTheirOwnTiles(t *testing.T) {
+	clips := testenv.Inputs(t)
+	const w, h = 640, 360
+	for _, n := range []int{2, 4} {
+		t.Run(fmt.Sprintf("%d", n), func(t *testing.T) {
+			m := newMixer(t, Config{Width: w, Height: h, VideoBitrateKbps: 1500})
+			rec := startRecording(t, m)
+			var feeds []*feed
+			for i := 1; i <= n; i++ {
+				feeds = append(feeds, startFeed(t, m, filepath.Join(clips, fmt.Sprintf("p%d.webm", i)),
+					feedOptions{Participant: fmt.Sprintf("p%d", i), NoAudio: i > 2, Duration: 3 * time.Second}))
+			}
+			for _, f := range feeds {
+				f.wait(30 * time.Second)
+			}
+			path := rec.writeMP4(t, t.TempDir())
+			checkStreams(t, path, w, h)
+			out := mediatest.Frames(t, path, w, h, 5)
+			tiles := gridTiles(n, w, h)
+			for i := range tiles {
+				tiles[i] = letterbox(tiles[i], 1280, 720)
+			}
+			// Reference: each clip's own picture at 1 s, scaled like its tile (16:9 into the tile).
+			refs := make([][3]float64, n)
+			for i := range n {
+				src := mediatest.Frames(t, filepath.Join(clips, fmt.Sprintf("p%d.webm", i+1)), tiles[i].W, tiles[i].H, 5)
+				r, g, b := mediatest.MeanRGB(src[7], tiles[i].W, image.Rect(4, 4, tiles[i].W-4, tiles[i].H-4))
+				refs[i] = [3]float64{r, g, b}
+			}
+			// Look at a frame well inside the stream (after joins, before leaves).
+			good := 0
+			for _, fr := range out[len(out)/3 : 2*len(out)/3] {
+				ok := true
+				for i, tile := range tiles {
+					r, g, b := mediatest.MeanRGB(fr, w, imgRect(tile, 4))
+					got := [3]float64{r, g, b}
+					own := colorDistance(got, refs[i])
+					for j := range refs {
+						if j != i && colorDistance(got, refs[j]) < own {
+							ok = false
+						}
+					}
+					if mediatest.IsBlack(fr, w, imgRect(tile, 4)) {
+						ok = false
+					}
+				}
+				if ok {
+					good++
+				}
+			}
+			middle := 2*len(out)/3 - len(out)/3
+			if good*2 < middle {
+				t.Fatalf("%d of %d frames in the middle of the stream have every tile matching its own clip", good, middle)
+			}
+		})
 	}
 }

@@ -164,4 +164,3 @@ func (f *feed) stop() {
 		}
 	})
 }
-

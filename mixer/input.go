@@ -105,6 +105,12 @@ func (in *input) build() error {
 	}
 	in.src = app.SrcFromElement(src)
 	in.queueSrc = q.GetStaticPad("src")
+	if s.kind == media.Video {
+		// The compositor shows, for the output frame starting at t, the input
+		// frame current at t+frame: half a frame of delay centres that error.
+		in.clock.base = time.Second / time.Duration(2*in.m.cfg.FPS)
+		in.queueSrc.SetOffset(int64(in.clock.base))
+	}
 	ghost := gst.NewGhostPad("src", in.queueSrc)
 	if ghost == nil || !in.bin.AddPad(ghost.Pad) {
 		return fmt.Errorf("%w: input %d: ghost pad", ErrPipeline, in.id)

@@ -34,6 +34,7 @@ type Mixer struct {
 	out        *media.Stream
 	keyframe   *limiter
 	stats      counters
+	aacPriming time.Duration // subtracted from AAC timestamps
 
 	infoMu   sync.Mutex
 	info     media.StreamInfo

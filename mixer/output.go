@@ -28,6 +28,13 @@ func rawVideoCaps(c Config) string {
 	return fmt.Sprintf("video/x-raw,format=I420,width=%d,height=%d,framerate=%d/1,pixel-aspect-ratio=1/1", c.Width, c.Height, c.FPS)
 }
 
+// aacPriming is each AAC encoder's delay (priming samples at 48 kHz),
+// measured by decoding a beep from its output.
+var aacPriming = map[string]time.Duration{
+	"avenc_aac": 1024 * time.Second / audioRate,
+	"voaacenc":  1536 * time.Second / audioRate,
+}
+
 // aggregatorLatency is the extra time compositor and audiomixer wait for
 // late inputs on top of the latency their inputs report.
 const aggregatorLatency = 100 * time.Millisecond
@@ -149,10 +156,15 @@ func (m *Mixer) buildAudio() error {
 		return err
 	}
 	aacName := "avenc_aac"
-	if hasFactory("voaacenc") {
+	if !hasFactory(aacName) {
 		aacName = "voaacenc"
 	}
+	m.aacPriming = aacPriming[aacName]
 	aacQ, err := element("queue", "aac-queue", p("leaky", "downstream"), p("max-size-time", time.Second.Nanoseconds()))
+	if err != nil {
+		return err
+	}
+	aacConv, err := element("audioconvert", "aac-convert")
 	if err != nil {
 		return err
 	}
@@ -180,10 +192,10 @@ func (m *Mixer) buildAudio() error {
 	if err != nil {
 		return err
 	}
-	if err := m.pipeline.AddMany(bg, bgCaps, mix, mixCaps, tee, aacQ, aac, aacCaps, aacSink, opusQ, opus, opusSink); err != nil {
+	if err := m.pipeline.AddMany(bg, bgCaps, mix, mixCaps, tee, aacQ, aacConv, aac, aacCaps, aacSink, opusQ, opus, opusSink); err != nil {
 		return fmt.Errorf("%w: add audio output: %w", ErrPipeline, err)
 	}
-	for _, chain := range [][]*gst.Element{{bg, bgCaps, mix, mixCaps, tee}, {tee, aacQ, aac, aacCaps, aacSink}, {tee, opusQ, opus, opusSink}} {
+	for _, chain := range [][]*gst.Element{{bg, bgCaps, mix, mixCaps, tee}, {tee, aacQ, aacConv, aac, aacCaps, aacSink}, {tee, opusQ, opus, opusSink}} {
 		if err := linkChain(chain...); err != nil {
 			return err
 		}
@@ -219,10 +231,24 @@ func (m *Mixer) onSample(kind media.Kind, codec media.Codec) func(*app.Sink) gst
 			m.stats.untimed.Add(1)
 			return gst.FlowOK
 		}
-		out.PTS = pts
-		out.DTS = pts
+		// Encoders may shift their segment (x264enc starts at 1000 h); what
+		// the room's consumers need is running time.
+		seg := smp.GetSegment()
+		toRunning := func(pos time.Duration) time.Duration {
+			if seg == nil || seg.GetFormat() != gst.FormatTime {
+				return pos
+			}
+			return pos - time.Duration(seg.GetStart()) + time.Duration(seg.GetBase())
+		}
+		out.PTS = toRunning(pts)
+		if codec == media.AAC {
+			// Decoders output the encoder's priming samples first; start
+			// the AAC timeline that much earlier so the sound lines up.
+			out.PTS = max(out.PTS-m.aacPriming, 0)
+		}
+		out.DTS = out.PTS
 		if dts, ok := clockDuration(buf.DecodingTimestamp()); ok {
-			out.DTS = dts
+			out.DTS = toRunning(dts)
 		}
 		if d, ok := clockDuration(buf.Duration()); ok {
 			out.Duration = d

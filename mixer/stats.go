@@ -22,11 +22,11 @@ type Stats struct {
 }
 
 type counters struct {
-	inputsAdded, inputsFailed     atomic.Uint64
-	packetsIn, packetsDropped     atomic.Uint64
-	videoFrames, keyframes        atomic.Uint64
-	aacFrames, opusFrames         atomic.Uint64
-	keyframeRequests, untimed     atomic.Uint64
+	inputsAdded, inputsFailed atomic.Uint64
+	packetsIn, packetsDropped atomic.Uint64
+	videoFrames, keyframes    atomic.Uint64
+	aacFrames, opusFrames     atomic.Uint64
+	keyframeRequests, untimed atomic.Uint64
 }
 
 func (c *counters) countOutput(codec media.Codec, key bool) {

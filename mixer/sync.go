@@ -30,7 +30,8 @@ type trackClock struct {
 	pts     time.Duration
 	haveD   bool
 	d       time.Duration // capture wall time (since 1900) - running time
-	offset  time.Duration // currently applied pad offset
+	base    time.Duration // fixed offset of the track (half a frame for video)
+	offset  time.Duration // currently applied lip-sync offset (on top of base)
 }
 
 func (c *trackClock) observe(ts uint32, pts time.Duration) {
@@ -109,7 +110,7 @@ func (m *Mixer) resync(participant string) {
 		}
 		if change >= resyncThreshold {
 			in.clock.offset = off
-			in.queueSrc.SetOffset(int64(off))
+			in.queueSrc.SetOffset(int64(in.clock.base + off))
 			in.log.Debug("lip-sync offset", "offset", off)
 		}
 		in.clock.mu.Unlock()

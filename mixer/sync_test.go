@@ -1,0 +1,45 @@
+package mixer
+
+import (
+	"image"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/mosaic-rtc/mosaic/internal/mediatest"
+	"github.com/mosaic-rtc/mosaic/internal/testenv"
+)
+
+// TestLipSync sends the flash-and-beep clip through the mixer and measures
+// the A/V offset of the composite. With the audio track delayed on the
+// "network", the sender reports must bring it back in sync.
+func TestLipSync(t *testing.T) {
+	clips := testenv.Inputs(t)
+	for _, tc := range []struct {
+		name  string
+		delay time.Duration
+	}{{"in step", 0}, {"audio 150ms late", 150 * time.Millisecond}} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := newMixer(t, Config{Width: 640, Height: 360, VideoBitrateKbps: 1500})
+			rec := startRecording(t, m)
+			f := startFeed(t, m, filepath.Join(clips, "p1.webm"), feedOptions{AudioDelay: tc.delay, Duration: 6 * time.Second})
+			f.wait(30 * time.Second)
+			path := rec.writeMP4(t, "/tmp/lipsync-dbg")
+			flashes := mediatest.FlashTimes(t, path, image.Rectangle{})
+			beeps := mediatest.BeepTimes(t, path)
+			if len(flashes) < 3 || len(beeps) < 3 {
+				t.Fatalf("flashes %v, beeps %v: want at least 3 of each", flashes, beeps)
+			}
+			offsets := mediatest.AVOffsets(flashes, beeps)
+			// The first second is before the first sender report corrected the offset.
+			if tc.delay > 0 && len(offsets) > 3 {
+				offsets = offsets[2:]
+			}
+			med := mediatest.Median(offsets)
+			t.Logf("flashes %v beeps %v offsets %v median %.3f s", flashes, beeps, offsets, med)
+			if med < -0.020 || med > 0.020 {
+				t.Fatalf("median A/V offset %.1f ms, want within ±20 ms (offsets %v)", med*1000, offsets)
+			}
+		})
+	}
+}
