@@ -1,0 +1,19 @@
+package jobs
+
+import "errors"
+
+var (
+	// ErrBadPayload is returned for task payloads that do not decode or
+	// fail validation; such tasks are never retried.
+	ErrBadPayload = errors.New("jobs: bad payload")
+	// ErrNotReady is returned by the finalize handler while the recording
+	// is still running or has segments not yet uploaded; the task is retried.
+	ErrNotReady = errors.New("jobs: recording not ready to finalize")
+	// ErrSegmentLost is returned when a segment's local file is gone and the
+	// object store does not hold a verified copy.
+	ErrSegmentLost = errors.New("jobs: segment lost")
+	// ErrWebhook is returned when the webhook answers with a non-2xx status.
+	ErrWebhook = errors.New("jobs: webhook rejected the notification")
+	// ErrConfig is returned for an unusable configuration.
+	ErrConfig = errors.New("jobs: invalid configuration")
+)

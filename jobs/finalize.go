@@ -1,0 +1,225 @@
+package jobs
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/mosaic-rtc/mosaic/internal/catalog"
+	"github.com/mosaic-rtc/mosaic/storage"
+)
+
+// TypeFinalize turns a stopped recording whose segments are all uploaded
+// into its finished files: composite.mp4, thumbnail.jpg and manifest.json.
+const TypeFinalize = "recording:finalize"
+
+const (
+	finalizeQueue     = "default"
+	finalizeMaxRetry  = 25
+	finalizeTimeout   = 30 * time.Minute
+	finalizeRetention = 24 * time.Hour
+)
+
+// FinalizePayload names the recording to finalize.
+type FinalizePayload struct {
+	RecordingID string `json:"recording_id"`
+}
+
+func (p *FinalizePayload) validate() error {
+	if !catalog.ValidID(p.RecordingID) {
+		return fmt.Errorf("%w: recording %q", ErrBadPayload, p.RecordingID)
+	}
+	return nil
+}
+
+// FinalizeTaskID is the unique task ID of a recording's finalize.
+func FinalizeTaskID(recordingID string) string { return "finalize:" + recordingID }
+
+func finalizeSpec(p FinalizePayload) (taskSpec, error) {
+	if err := p.validate(); err != nil {
+		return taskSpec{}, err
+	}
+	return newSpec(TypeFinalize, p, finalizeQueue, FinalizeTaskID(p.RecordingID), finalizeMaxRetry, finalizeTimeout, finalizeRetention)
+}
+
+// NewFinalizeTask builds the finalize task of a recording.
+func NewFinalizeTask(p FinalizePayload) (*asynq.Task, error) {
+	s, err := finalizeSpec(p)
+	if err != nil {
+		return nil, err
+	}
+	return s.task(), nil
+}
+
+// Manifest is the manifest.json stored beside a recording's files.
+type Manifest struct {
+	ID           string            `json:"id"`
+	Room         string            `json:"room"`
+	StartedAt    time.Time         `json:"started_at"`
+	StoppedAt    *time.Time        `json:"stopped_at,omitempty"`
+	DurationS    float64           `json:"duration_s"`
+	Segments     []ManifestSegment `json:"segments"`
+	Files        []catalog.File    `json:"files"`
+	Participants []string          `json:"participants,omitempty"`
+}
+
+// ManifestSegment is one segment in the manifest.
+type ManifestSegment struct {
+	catalog.Segment
+	Key string `json:"key"`
+}
+
+// handleFinalize is safe to run any number of times: a recording already
+// ready is left alone, one not ready yet makes the task retry.
+func (h *handlers) handleFinalize(ctx context.Context, t *asynq.Task) error {
+	var p FinalizePayload
+	if err := decodePayload(t.Payload(), &p); err != nil {
+		return err
+	}
+	log := h.log.With("recording", p.RecordingID)
+	err := h.finalize(ctx, p.RecordingID, log)
+	if err != nil && !errors.Is(err, ErrNotReady) && (errors.Is(err, asynq.SkipRetry) || lastAttempt(ctx)) {
+		h.markFailed(ctx, p.RecordingID, err, log)
+	}
+	return err
+}
+
+func (h *handlers) finalize(ctx context.Context, id string, log *slog.Logger) error {
+	rec, err := h.cat.Get(ctx, id)
+	if errors.Is(err, catalog.ErrNotFound) {
+		return fmt.Errorf("finalize: %w: %w", err, asynq.SkipRetry)
+	}
+	if err != nil {
+		return fmt.Errorf("finalize: %w", err)
+	}
+	if rec.State == catalog.StateReady || rec.State == catalog.StateFailed {
+		log.Info("recording already finalized", "state", rec.State)
+		return nil
+	}
+	if !rec.ReadyToFinalize() {
+		return fmt.Errorf("finalize %s: %w (stopped %v, %d segments, all uploaded %v)",
+			id, ErrNotReady, rec.Stopped(), len(rec.Segments), rec.AllUploaded())
+	}
+	if h.media == nil {
+		return fmt.Errorf("finalize %s: %w: no media implementation: %w", id, ErrConfig, asynq.SkipRetry)
+	}
+
+	dir, err := os.MkdirTemp(h.workDir, "finalize-"+id+"-")
+	if err != nil {
+		return fmt.Errorf("finalize %s: %w", id, err)
+	}
+	defer os.RemoveAll(dir)
+
+	var paths []string
+	var sum float64
+	for _, s := range rec.Segments {
+		path := filepath.Join(dir, SegmentName(s.Index))
+		if err := h.store.Download(ctx, SegmentKey(rec.Room, id, s.Index), path); err != nil {
+			if errors.Is(err, storage.ErrNotFound) {
+				return fmt.Errorf("finalize %s: segment %d: %w: %w", id, s.Index, err, asynq.SkipRetry)
+			}
+			return fmt.Errorf("finalize %s: segment %d: %w", id, s.Index, err)
+		}
+		paths = append(paths, path)
+		sum += s.DurationS
+	}
+
+	composite := filepath.Join(dir, CompositeName)
+	if err := h.media.Concat(ctx, paths, composite); err != nil {
+		return fmt.Errorf("finalize %s: concat: %w", id, err)
+	}
+	duration := sum
+	if pr, ok := h.media.(Prober); ok {
+		if d, err := pr.Duration(ctx, composite); err == nil && d > 0 {
+			duration = d
+		} else if err != nil {
+			log.Warn("composite duration unknown, using the segments' sum", "err", err)
+		}
+	}
+	thumb := filepath.Join(dir, ThumbnailName)
+	if err := h.media.Thumbnail(ctx, composite, thumb); err != nil {
+		return fmt.Errorf("finalize %s: thumbnail: %w", id, err)
+	}
+
+	var files []catalog.File
+	for _, f := range []struct{ name, path, ct string }{
+		{CompositeName, composite, "video/mp4"},
+		{ThumbnailName, thumb, "image/jpeg"},
+	} {
+		file, err := h.put(ctx, rec, f.name, f.path, f.ct)
+		if err != nil {
+			return err
+		}
+		files = append(files, file)
+	}
+
+	manifest := Manifest{ID: id, Room: rec.Room, StartedAt: rec.StartedAt, StoppedAt: rec.StoppedAt,
+		DurationS: duration, Files: files, Participants: rec.Participants}
+	for _, s := range rec.Segments {
+		manifest.Segments = append(manifest.Segments, ManifestSegment{Segment: s, Key: SegmentKey(rec.Room, id, s.Index)})
+	}
+	data, err := json.MarshalIndent(manifest, "", "  ")
+	if err != nil {
+		return fmt.Errorf("finalize %s: manifest: %w", id, err)
+	}
+	mpath := filepath.Join(dir, ManifestName)
+	if err := os.WriteFile(mpath, data, 0o644); err != nil {
+		return fmt.Errorf("finalize %s: manifest: %w", id, err)
+	}
+	mfile, err := h.put(ctx, rec, ManifestName, mpath, "application/json")
+	if err != nil {
+		return err
+	}
+	files = append(files, mfile)
+
+	finished := false
+	rec, err = h.cat.Update(ctx, id, func(r *catalog.Recording) error {
+		if r.State == catalog.StateReady {
+			return nil
+		}
+		finished = true
+		r.State, r.Error, r.DurationS, r.Files = catalog.StateReady, "", duration, files
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("finalize %s: mark ready: %w", id, err)
+	}
+	if !finished {
+		return nil
+	}
+	log.Info("recording ready", "duration_s", duration, "segments", len(paths))
+	if h.webhookURL != "" {
+		if err := h.enq.EnqueueNotify(ctx, NotifyPayload{RecordingID: id, URL: h.webhookURL}); err != nil {
+			log.Error("webhook notification not enqueued", "err", err)
+		}
+	}
+	return nil
+}
+
+func (h *handlers) put(ctx context.Context, rec *catalog.Recording, name, path, ct string) (catalog.File, error) {
+	key := FileKey(rec.Room, rec.ID, name)
+	obj, err := h.store.PutFile(ctx, key, path, storage.PutOptions{ContentType: ct})
+	if err != nil {
+		return catalog.File{}, fmt.Errorf("finalize %s: upload %s: %w", rec.ID, name, err)
+	}
+	return catalog.File{Name: name, Key: key, Size: obj.Size, SHA256: obj.SHA256}, nil
+}
+
+// markFailed records a final error on the recording.
+func (h *handlers) markFailed(ctx context.Context, id string, cause error, log *slog.Logger) {
+	_, err := h.cat.Update(context.WithoutCancel(ctx), id, func(r *catalog.Recording) error {
+		if r.State == catalog.StateReady {
+			return nil
+		}
+		r.State, r.Error = catalog.StateFailed, cause.Error()
+		return nil
+	})
+	log.Error("recording failed", "cause", cause, "update_err", err)
+}

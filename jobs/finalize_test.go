@@ -1,0 +1,210 @@
+package jobs_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"math"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mosaic-rtc/mosaic/internal/catalog"
+	"github.com/mosaic-rtc/mosaic/jobs"
+	"github.com/mosaic-rtc/mosaic/storage"
+)
+
+type webhook struct {
+	mu     sync.Mutex
+	bodies [][]byte
+	bad    int
+	fail   int // answer 500 to this many requests first
+}
+
+func (h *webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if !jobs.VerifySignature("hook-secret", body, r.Header.Get(jobs.SignatureHeader)) {
+		h.bad++
+		http.Error(w, "bad signature", http.StatusUnauthorized)
+		return
+	}
+	if h.fail > 0 {
+		h.fail--
+		http.Error(w, "try later", http.StatusInternalServerError)
+		return
+	}
+	h.bodies = append(h.bodies, body)
+}
+
+func (h *webhook) received() ([][]byte, int) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([][]byte(nil), h.bodies...), h.bad
+}
+
+// TestFinalize records three segments, stops the recording while their
+// uploads run, and expects exactly one finalize: a playable composite whose
+// duration is the sum of the segments, a thumbnail, a manifest, state ready
+// and one signed webhook call.
+func TestFinalize(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	hook := &webhook{fail: 1}
+	srv := httptest.NewServer(hook)
+	defer srv.Close()
+	media := &ffmpegMedia{}
+	e.startWorker(t, jobs.WorkerConfig{Media: media, WebhookURL: srv.URL, WebhookSecret: "hook-secret", Dir: t.TempDir()})
+
+	rec := e.newRecording(t, "room-f")
+	enq := e.enqueuer(t, t.TempDir())
+	dir := t.TempDir()
+	lengths := []float64{2, 2, 1.5}
+	var want float64
+	for i, d := range lengths {
+		path := makeSegment(t, dir, i+1, d)
+		want += probeDuration(t, path)
+		sum, size, err := storage.HashFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = enq.EnqueueUpload(ctx, jobs.UploadPayload{RecordingID: rec.ID, Room: rec.Room, Index: i + 1,
+			Path: path, Size: size, SHA256: sum, StartS: float64(i) * 2, DurationS: d})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Stop races the uploads; the stop path and the last upload may both
+	// try to finalize.
+	stopped, err := jobs.StopRecording(ctx, e.cat, enq, rec.ID, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stopped.State != catalog.StateUploading && stopped.State != catalog.StateReady {
+		t.Fatalf("state after stop: %s", stopped.State)
+	}
+	if err := enq.EnqueueFinalize(ctx, jobs.FinalizePayload{RecordingID: rec.ID}); err != nil {
+		t.Fatal(err)
+	}
+
+	var got *catalog.Recording
+	eventually(t, 2*time.Minute, "recording ready", func() bool {
+		got, err = e.cat.Get(ctx, rec.ID)
+		return err == nil && (got.State == catalog.StateReady || got.State == catalog.StateFailed)
+	})
+	if got.State != catalog.StateReady {
+		t.Fatalf("recording %s: %s", got.State, got.Error)
+	}
+	if n := media.concats.Load(); n != 1 {
+		t.Fatalf("finalize ran %d times", n)
+	}
+	if math.Abs(got.DurationS-want) > 0.3 {
+		t.Fatalf("duration %.2f, segments sum to %.2f", got.DurationS, want)
+	}
+	files := map[string]catalog.File{}
+	for _, f := range got.Files {
+		files[f.Name] = f
+	}
+	for _, name := range []string{jobs.CompositeName, jobs.ThumbnailName, jobs.ManifestName} {
+		f, ok := files[name]
+		if !ok || f.Key != jobs.FileKey(rec.Room, rec.ID, name) || f.Size == 0 {
+			t.Fatalf("file %s: %+v", name, got.Files)
+		}
+		if err := e.store.Verify(ctx, f.Key, f.Size, f.SHA256); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	out := t.TempDir()
+	composite := filepath.Join(out, "composite.mp4")
+	if err := e.store.Download(ctx, files[jobs.CompositeName].Key, composite); err != nil {
+		t.Fatal(err)
+	}
+	if d := probeDuration(t, composite); math.Abs(d-want) > 0.3 {
+		t.Fatalf("composite lasts %.2f s, segments %.2f s", d, want)
+	}
+	if !moovBeforeMdat(t, composite) {
+		t.Fatal("composite index is not at the front")
+	}
+	thumb := filepath.Join(out, "thumb.jpg")
+	if err := e.store.Download(ctx, files[jobs.ThumbnailName].Key, thumb); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(thumb); len(b) < 100 || b[0] != 0xFF || b[1] != 0xD8 {
+		t.Fatal("thumbnail is not a JPEG")
+	}
+	mpath := filepath.Join(out, "manifest.json")
+	if err := e.store.Download(ctx, files[jobs.ManifestName].Key, mpath); err != nil {
+		t.Fatal(err)
+	}
+	var m jobs.Manifest
+	data, _ := os.ReadFile(mpath)
+	if err := json.Unmarshal(data, &m); err != nil || m.ID != rec.ID || len(m.Segments) != 3 || len(m.Files) != 2 ||
+		m.Segments[2].Key != jobs.SegmentKey(rec.Room, rec.ID, 3) || m.Segments[2].DurationS != 1.5 {
+		t.Fatalf("manifest %v: %s", err, data)
+	}
+
+	eventually(t, time.Minute, "webhook", func() bool { b, _ := hook.received(); return len(b) > 0 })
+	time.Sleep(2 * time.Second) // a second notification would arrive by now
+	bodies, bad := hook.received()
+	if len(bodies) != 1 || bad != 0 {
+		t.Fatalf("webhook: %d deliveries, %d bad signatures", len(bodies), bad)
+	}
+	var sent catalog.Recording
+	if err := json.Unmarshal(bodies[0], &sent); err != nil || sent.ID != rec.ID || sent.State != catalog.StateReady || len(sent.Files) != 3 {
+		t.Fatalf("webhook body %v: %s", err, bodies[0])
+	}
+
+	// Finalizing again changes nothing.
+	if err := enq.EnqueueFinalize(ctx, jobs.FinalizePayload{RecordingID: rec.ID}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2 * time.Second)
+	if n := media.concats.Load(); n != 1 {
+		t.Fatalf("finalize ran again: %d", n)
+	}
+}
+
+// moovBeforeMdat reports whether the file's top-level moov box comes before
+// its mdat box.
+func moovBeforeMdat(t *testing.T, path string) bool {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var off int64
+	for {
+		var hdr [16]byte
+		if _, err := f.ReadAt(hdr[:8], off); err != nil {
+			return false
+		}
+		size := int64(uint32(hdr[0])<<24 | uint32(hdr[1])<<16 | uint32(hdr[2])<<8 | uint32(hdr[3]))
+		typ := string(hdr[4:8])
+		if size == 1 {
+			if _, err := f.ReadAt(hdr[8:16], off+8); err != nil {
+				return false
+			}
+			size = 0
+			for _, b := range hdr[8:16] {
+				size = size<<8 | int64(b)
+			}
+		}
+		switch typ {
+		case "moov":
+			return true
+		case "mdat":
+			return false
+		}
+		if size < 8 {
+			return false
+		}
+		off += size
+	}
+}

@@ -1,0 +1,41 @@
+package jobs
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/mosaic-rtc/mosaic/internal/catalog"
+	"github.com/mosaic-rtc/mosaic/storage"
+)
+
+// handlers holds what the task handlers share.
+type handlers struct {
+	store         *storage.Client
+	cat           *catalog.Store
+	media         Media
+	enq           *Enqueuer
+	webhookURL    string
+	webhookSecret string
+	workDir       string
+	http          *http.Client
+	log           *slog.Logger
+}
+
+func (h *handlers) mux() *asynq.ServeMux {
+	mux := asynq.NewServeMux()
+	mux.HandleFunc(TypeUpload, h.handleUpload)
+	mux.HandleFunc(TypeFinalize, h.handleFinalize)
+	mux.HandleFunc(TypeNotify, h.handleNotify)
+	return mux
+}
+
+// lastAttempt reports whether the running task will not be retried if it
+// fails now.
+func lastAttempt(ctx context.Context) bool {
+	n, ok1 := asynq.GetRetryCount(ctx)
+	max, ok2 := asynq.GetMaxRetry(ctx)
+	return ok1 && ok2 && n >= max
+}
