@@ -1,0 +1,225 @@
+package mixer
+
+import (
+	"context"
+	"errors"
+	"image"
+	"os/exec"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/mosaic-rtc/mosaic/internal/media"
+	"github.com/mosaic-rtc/mosaic/internal/mediatest"
+	"github.com/mosaic-rtc/mosaic/internal/testenv"
+)
+
+// peakLevel decodes a file's audio and returns the largest absolute sample.
+func peakLevel(t *testing.T, path string) int {
+	t.Helper()
+	out, err := exec.Command("ffmpeg", "-v", "error", "-i", path, "-vn", "-f", "s16le", "-ac", "1", "-").Output()
+	if err != nil {
+		t.Fatalf("decode audio: %v", err)
+	}
+	if len(out) < 48000 {
+		t.Fatalf("only %d bytes of audio", len(out))
+	}
+	peak := 0
+	for i := 0; i+1 < len(out); i += 2 {
+		v := int(int16(uint16(out[i]) | uint16(out[i+1])<<8))
+		peak = max(peak, v, -v)
+	}
+	return peak
+}
+
+func TestEmptyRoomIsBlackAndSilent(t *testing.T) {
+	m := newMixer(t, Config{Width: 320, Height: 180})
+	rec := startRecording(t, m)
+	time.Sleep(2500 * time.Millisecond)
+	path := rec.writeMP4(t, t.TempDir())
+	if d := checkStreams(t, path, 320, 180); d < 1.5 || d > 4 {
+		t.Fatalf("duration %.2f s, want about 2.5 s", d)
+	}
+	frames := mediatest.Frames(t, path, 320, 180, 10)
+	if len(frames) < 15 {
+		t.Fatalf("%d frames, want about 25", len(frames))
+	}
+	for i, fr := range frames {
+		if !mediatest.IsBlack(fr, 320, image.Rect(0, 0, 320, 180)) {
+			t.Fatalf("frame %d is not black", i)
+		}
+	}
+	if peak := peakLevel(t, path); peak > 100 {
+		t.Fatalf("audio peak %d, want silence", peak)
+	}
+}
+
+// TestJoinLateLeaveEarly: p1 is there throughout; p2 joins after 1.5 s and
+// leaves after 2 s more. The output keeps flowing, the layout goes 1 → 2 → 1
+// tiles, and the composite lasts as long as the room did.
+func TestJoinLateLeaveEarly(t *testing.T) {
+	clips := testenv.Inputs(t)
+	const w, h = 640, 360
+	m := newMixer(t, Config{Width: w, Height: h, VideoBitrateKbps: 1500})
+	rec := startRecording(t, m)
+	began := time.Now()
+	f1 := startFeed(t, m, filepath.Join(clips, "p1.webm"), feedOptions{Participant: "p1", Duration: 6 * time.Second})
+	time.Sleep(1500 * time.Millisecond)
+	f2 := startFeed(t, m, filepath.Join(clips, "p2.webm"), feedOptions{Participant: "p2", Duration: 2 * time.Second})
+	f2.wait(20 * time.Second)
+	if st := m.Stats(); st.Inputs != 2 {
+		t.Fatalf("after p2 left: %d inputs, want 2 (p1's)", st.Inputs)
+	}
+	f1.wait(30 * time.Second)
+	elapsed := time.Since(began).Seconds()
+	path := rec.writeMP4(t, t.TempDir())
+	d := checkStreams(t, path, w, h)
+	if d < 5.5 || d > elapsed+1 {
+		t.Fatalf("duration %.2f s, want 5.5..%.1f s", d, elapsed+1)
+	}
+	frames := mediatest.Frames(t, path, w, h, 10)
+	top := image.Rect(40, 10, 600, 80) // covered by a full-picture tile, black bars with two tiles
+	right := image.Rect(w/2+20, h/2-60, w-20, h/2+60)
+	shows := func(from, to float64, region image.Rectangle) (lit, all int) {
+		for i := int(from * 10); i < int(to*10) && i < len(frames); i++ {
+			all++
+			if !mediatest.IsBlack(frames[i], w, region) {
+				lit++
+			}
+		}
+		return lit, all
+	}
+	if lit, all := shows(0.5, 1.3, top); lit*2 < all {
+		t.Fatalf("before p2 joined: p1 full picture in %d of %d frames", lit, all)
+	}
+	if lit, all := shows(2.3, 3.2, top); lit*2 > all {
+		t.Fatalf("with p2: top band lit in %d of %d frames, want letterboxed side-by-side tiles", lit, all)
+	}
+	if lit, all := shows(2.3, 3.2, right); lit*2 < all {
+		t.Fatalf("with p2: right tile lit in %d of %d frames", lit, all)
+	}
+	if lit, all := shows(4.5, 5.5, top); lit*2 < all {
+		t.Fatalf("after p2 left: p1 full picture in %d of %d frames", lit, all)
+	}
+}
+
+func TestRequestKeyframe(t *testing.T) {
+	m := newMixer(t, Config{Width: 320, Height: 180, KeyframeInterval: time.Minute})
+	r := m.Output().Subscribe("keyframes", 1024)
+	defer r.Close()
+	keyframes := func(d time.Duration) int {
+		n := 0
+		deadline := time.After(d)
+		for {
+			select {
+			case s := <-r.C:
+				if s.Kind == media.Video && s.Keyframe {
+					n++
+				}
+			case <-deadline:
+				return n
+			}
+		}
+	}
+	if n := keyframes(1500 * time.Millisecond); n < 1 {
+		t.Fatalf("no keyframe after subscribing")
+	}
+	if n := keyframes(1500 * time.Millisecond); n != 0 {
+		t.Fatalf("%d keyframes without a request (interval 1 min)", n)
+	}
+	for range 5 {
+		m.RequestKeyframe() // rate-limited: one now, at most one deferred
+	}
+	if n := keyframes(1500 * time.Millisecond); n < 1 || n > 2 {
+		t.Fatalf("%d keyframes after 5 quick requests, want 1 or 2", n)
+	}
+}
+
+func TestTrackAsksForKeyframe(t *testing.T) {
+	m := newMixer(t, Config{Width: 320, Height: 180})
+	var asked atomic.Int32
+	sink, err := m.AddTrack(media.TrackInfo{Participant: "p", TrackID: "v", Kind: media.Video, MimeType: "video/VP8",
+		ClockRate: 90000, PayloadType: 96}, func() { asked.Add(1) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sink.Close()
+	deadline := time.Now().Add(5 * time.Second)
+	for asked.Load() == 0 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if asked.Load() == 0 {
+		t.Fatal("a new video track did not ask for a keyframe")
+	}
+}
+
+func TestBadInputIsRejected(t *testing.T) {
+	m := newMixer(t, Config{Width: 320, Height: 180})
+	for _, info := range []media.TrackInfo{
+		{Kind: media.Audio, MimeType: "audio/PCMU", ClockRate: 8000},
+		{Kind: media.Video, MimeType: "video/AV1"},
+		{Kind: media.Audio, MimeType: "video/VP8"},
+		{},
+	} {
+		if _, err := m.AddTrack(info, nil); !errors.Is(err, ErrUnsupportedCodec) {
+			t.Errorf("AddTrack(%q, %q) = %v, want ErrUnsupportedCodec", info.Kind, info.MimeType, err)
+		}
+	}
+	sink, err := m.AddTrack(media.TrackInfo{Participant: "p", Kind: media.Audio, MimeType: "audio/opus", ClockRate: 48000, PayloadType: 111}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, pkt := range [][]byte{nil, {0x80, 111}, make([]byte, 11), append([]byte{0x40}, make([]byte, 20)...)} {
+		if err := sink.WriteRTP(pkt); !errors.Is(err, ErrBadPacket) {
+			t.Errorf("WriteRTP(%x) = %v, want ErrBadPacket", pkt, err)
+		}
+	}
+	sink.WriteSenderReport(media.SenderReport{}) // no packets yet: ignored
+	if err := sink.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if err := sink.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+	if err := sink.WriteRTP(make([]byte, 20)); !errors.Is(err, ErrClosed) {
+		t.Fatalf("WriteRTP after Close = %v, want ErrClosed", err)
+	}
+	if st := m.Stats(); st.Inputs != 0 || st.PacketsDropped < 4 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+func TestCloseEndsEverything(t *testing.T) {
+	m, err := New(Config{Room: "close", Width: 320, Height: 180})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := m.Output().Subscribe("r", 4096)
+	sink, err := m.AddTrack(media.TrackInfo{Participant: "p", Kind: media.Video, MimeType: "video/VP8", ClockRate: 90000, PayloadType: 96}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := m.Close(ctx); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if err := m.Close(ctx); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+	for range r.C { // must end: Output is closed
+	}
+	if err := sink.WriteRTP(make([]byte, 20)); !errors.Is(err, ErrClosed) {
+		t.Fatalf("WriteRTP after mixer Close = %v, want ErrClosed", err)
+	}
+	if err := sink.Close(); err != nil {
+		t.Fatalf("track Close after mixer Close: %v", err)
+	}
+	if _, err := m.AddTrack(media.TrackInfo{Kind: media.Audio, MimeType: "audio/opus"}, nil); !errors.Is(err, ErrClosed) {
+		t.Fatalf("AddTrack after Close = %v, want ErrClosed", err)
+	}
+	if err := m.SetLayout(Layout{Kind: LayoutGrid}); !errors.Is(err, ErrClosed) {
+		t.Fatalf("SetLayout after Close = %v, want ErrClosed", err)
+	}
+}
