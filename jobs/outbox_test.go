@@ -74,4 +74,3 @@ func TestOutboxReenqueuesAfterRedisRestart(t *testing.T) {
 		t.Fatalf("first task: %v %s", err, info.Payload)
 	}
 }
-
