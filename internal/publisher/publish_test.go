@@ -56,7 +56,7 @@ func TestPublishFile(t *testing.T) {
 	want := firstPTS(t, clip(t), true) - firstPTS(t, clip(t), false)
 	if !okV || !okA {
 		t.Error("no sender-report mapping for both tracks")
-	} else if got := vStart.Sub(aStart); (got-want).Abs() > 20*time.Millisecond {
+	} else if got := vStart.Sub(aStart); (got - want).Abs() > 20*time.Millisecond {
 		t.Errorf("video starts %v after audio by the sender reports, file says %v", got, want)
 	} else {
 		t.Logf("video starts %v after audio (file: %v)", got, want)
@@ -163,12 +163,14 @@ func TestPublishTestPattern(t *testing.T) {
 			if !strings.EqualFold(mime, "video/"+codec) {
 				t.Errorf("server got %q", mime)
 			}
-			// 30 fps and 50 audio packets a second, with room for a loaded machine.
-			if f := sess.videoFrames.Load(); f < 40 || f > 70 {
-				t.Errorf("server got %d video frames in 2 s", f)
+			// The drivers tick at 30 fps and 50 audio packets a second; a loaded
+			// machine makes the software encoders drop video frames, so the
+			// video bound is loose and the oracle is "everything sent arrived".
+			if f := sess.videoFrames.Load(); f < 20 || f > 70 || f != int64(st.VideoFrames) {
+				t.Errorf("server got %d video frames in 2 s, publisher sent %d", f, st.VideoFrames)
 			}
-			if a := sess.audioPackets.Load(); a < 70 || a > 110 {
-				t.Errorf("server got %d audio packets in 2 s", a)
+			if a := sess.audioPackets.Load(); a < 70 || a > 110 || a != int64(st.AudioFrames) {
+				t.Errorf("server got %d audio packets in 2 s, publisher sent %d", a, st.AudioFrames)
 			}
 			if sess.keyframes.Load() < 1 {
 				t.Error("no keyframe")

@@ -42,9 +42,9 @@ type testSession struct {
 	videoSRs, audioSRs                   atomic.Int64
 	videoMime                            atomic.Value // string
 	// per kind (0 video, 1 audio): first RTP timestamp and first sender report
-	firstRTP [2]atomic.Pointer[uint32]
-	firstSR  [2]atomic.Pointer[rtcp.SenderReport]
-	videoSSRC                            atomic.Uint32
+	firstRTP  [2]atomic.Pointer[uint32]
+	firstSR   [2]atomic.Pointer[rtcp.SenderReport]
+	videoSSRC atomic.Uint32
 
 	fwdMu    sync.Mutex
 	fwdVideo []*webrtc.TrackLocalStaticRTP
