@@ -1,0 +1,82 @@
+package recorder
+
+import (
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/go-gst/go-gst/gst"
+)
+
+var initOnce sync.Once
+
+func initGst() { initOnce.Do(func() { gst.Init(nil) }) }
+
+// stateTimeout bounds every state change: a frozen pipeline is an error.
+const stateTimeout = 10 * time.Second
+
+// newElement creates an element and sets its properties.
+func newElement(factory, name string, props map[string]any) (*gst.Element, error) {
+	e, err := gst.NewElementWithName(factory, name)
+	if err != nil {
+		return nil, fmt.Errorf("%w: create %s (%s): %w", ErrPipeline, name, factory, err)
+	}
+	for k, v := range props {
+		if err := e.SetProperty(k, v); err != nil {
+			return nil, fmt.Errorf("%w: %s.%s=%v: %w", ErrPipeline, name, k, v, err)
+		}
+	}
+	return e, nil
+}
+
+// linkChain links each element to the next one, naming both ends on failure.
+func linkChain(elems ...*gst.Element) error {
+	for i := 0; i+1 < len(elems); i++ {
+		if err := elems[i].Link(elems[i+1]); err != nil {
+			return fmt.Errorf("%w: link %s → %s: %w", ErrPipeline, elems[i].GetName(), elems[i+1].GetName(), err)
+		}
+	}
+	return nil
+}
+
+// linkPads links src to sink and turns a refusal into an error.
+func linkPads(src, sink *gst.Pad) error {
+	if ret := src.Link(sink); ret != gst.PadLinkOK {
+		return fmt.Errorf("%w: link pad %s → %s: code %v", ErrPipeline, src.GetName(), sink.GetName(), ret)
+	}
+	return nil
+}
+
+// setState changes the pipeline state and waits (bounded) for it to settle.
+func setState(p *gst.Pipeline, s gst.State) error { return changeState(p, s, true) }
+
+// startLive sets a pipeline with live sources playing. Its sinks preroll
+// only once data flows, so an asynchronous change is not waited for.
+func startLive(p *gst.Pipeline) error { return changeState(p, gst.StatePlaying, false) }
+
+func changeState(p *gst.Pipeline, s gst.State, waitAsync bool) error {
+	if err := p.SetState(s); err != nil {
+		return fmt.Errorf("%w: set state %s: %w", ErrPipeline, s, err)
+	}
+	ret, cur := p.GetState(s, gst.ClockTime(stateTimeout.Nanoseconds()))
+	switch ret {
+	case gst.StateChangeSuccess, gst.StateChangeNoPreroll:
+		return nil
+	case gst.StateChangeAsync:
+		if !waitAsync {
+			return nil
+		}
+		return fmt.Errorf("%w: state %s not reached within %s (at %s)", ErrPipeline, s, stateTimeout, cur)
+	default:
+		return fmt.Errorf("%w: state change to %s failed", ErrPipeline, s)
+	}
+}
+
+// busError turns an ERROR message into a Go error.
+func busError(msg *gst.Message) error {
+	gerr := msg.ParseError()
+	if gerr == nil {
+		return fmt.Errorf("%w: error from %s", ErrPipeline, msg.Source())
+	}
+	return fmt.Errorf("%w: %s: %s (%s)", ErrPipeline, msg.Source(), gerr.Error(), gerr.DebugString())
+}
