@@ -18,6 +18,11 @@ func handOffer(sections ...string) string {
 	var b strings.Builder
 	b.WriteString("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n")
 	b.WriteString("a=fingerprint:sha-256 AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99\r\n")
+	b.WriteString("a=group:BUNDLE")
+	for i := range sections {
+		b.WriteString(" " + string(rune('0'+i)))
+	}
+	b.WriteString("\r\n")
 	for i, s := range sections {
 		f := strings.Fields(s)
 		var pts []string
@@ -40,7 +45,7 @@ func handOffer(sections ...string) string {
 }
 
 // clientOffer is a real pion offer sending VP8 and Opus.
-func clientOffer(t *testing.T) string {
+func clientOffer(t testing.TB) string {
 	t.Helper()
 	pc, err := clientAPI().NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
@@ -96,6 +101,9 @@ func TestHTTPErrors(t *testing.T) {
 		{"PCMU and G722 only", "POST", "/rooms/lobby/whip", pub, "application/sdp",
 			[]byte(handOffer("video sendonly 96:VP8/90000", "audio sendonly 0 9 13:CN/8000")), 400,
 			"=no supported audio codec: offered PCMU, G722 only"},
+		{"unbundled", "POST", "/rooms/lobby/whip", pub, "application/sdp",
+			[]byte(strings.Replace(handOffer("video sendonly 96:VP8/90000"), "a=group:BUNDLE 0\r\n", "", 1)), 400,
+			"malformed SDP offer: m-section 0 (mid 0) is not in an a=group:BUNDLE"},
 		{"nothing to receive", "POST", "/rooms/lobby/whip", pub, "application/sdp",
 			[]byte(handOffer("video recvonly 96:VP8/90000")), 400, "offer has nothing to receive"},
 		{"viewer without H264", "POST", "/rooms/live/whep", h.token(t, "live", auth.RoleView), "application/sdp",

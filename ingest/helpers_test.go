@@ -36,7 +36,7 @@ type testRooms struct {
 
 func newTestRooms() *testRooms {
 	return &testRooms{full: map[string]bool{}, left: make(chan string, 16),
-		lives: map[string]*testLive{}, onTrack: make(chan *testSink, 16)}
+		lives: map[string]*testLive{}, onTrack: make(chan *testSink, 64)}
 }
 
 func (r *testRooms) Join(_ context.Context, room string, p Participant) (Room, error) {
@@ -70,11 +70,19 @@ func (tr *testRoom) AddTrack(info media.TrackInfo, requestKeyframe func()) (medi
 	tr.r.mu.Lock()
 	tr.r.sinks = append(tr.r.sinks, s)
 	tr.r.mu.Unlock()
-	tr.r.onTrack <- s
+	select {
+	case tr.r.onTrack <- s:
+	default:
+	}
 	return s, nil
 }
 
-func (tr *testRoom) Leave(id string) { tr.r.left <- id }
+func (tr *testRoom) Leave(id string) {
+	select {
+	case tr.r.left <- id:
+	default: // nobody is looking (fuzzing)
+	}
+}
 
 // testSink keeps a track's packets and sender reports.
 type testSink struct {
@@ -292,7 +300,7 @@ type harness struct {
 	rooms  *testRooms
 }
 
-func newHarness(t *testing.T) *harness {
+func newHarness(t testing.TB) *harness {
 	t.Helper()
 	iss, err := auth.NewIssuer([]byte("0123456789abcdef0123456789abcdef"))
 	if err != nil {
@@ -320,7 +328,7 @@ func newHarness(t *testing.T) *harness {
 	return h
 }
 
-func (h *harness) token(t *testing.T, room string, role auth.Role) string {
+func (h *harness) token(t testing.TB, room string, role auth.Role) string {
 	t.Helper()
 	tok, err := h.issuer.Mint(room, "alice", role, time.Hour)
 	if err != nil {
@@ -380,7 +388,7 @@ func clientAPI() *webrtc.API {
 }
 
 // offerOf creates an offer and waits for its candidates.
-func offerOf(t *testing.T, pc *webrtc.PeerConnection) string {
+func offerOf(t testing.TB, pc *webrtc.PeerConnection) string {
 	t.Helper()
 	off, err := pc.CreateOffer(nil)
 	if err != nil {

@@ -80,6 +80,7 @@ func checkOffer(raw []byte, dir direction) (offerSummary, error) {
 		rules = whepRules
 	}
 	sessionDir := directionOf(sd.Attributes, "sendrecv")
+	bundled := bundleMids(&sd)
 	for i, md := range sd.MediaDescriptions {
 		kind := md.MediaName.Media
 		if kind != "audio" && kind != "video" {
@@ -91,6 +92,14 @@ func checkOffer(raw []byte, dir direction) (offerSummary, error) {
 		d := directionOf(md.Attributes, sessionDir)
 		if !flows(d, dir) {
 			continue
+		}
+		mid, ok := md.Attribute("mid")
+		if !ok || mid == "" {
+			return sum, fmt.Errorf("%w: m-section %d (%s) has no a=mid", ErrMalformedOffer, i, kind)
+		}
+		if !slices.Contains(bundled, mid) {
+			return sum, fmt.Errorf("%w: m-section %d (mid %s) is not in an a=group:BUNDLE (media must be bundled)",
+				ErrMalformedOffer, i, mid)
 		}
 		rule := ruleFor(rules, kind)
 		names, err := codecNames(md)
@@ -118,6 +127,21 @@ func checkOffer(raw []byte, dir direction) (offerSummary, error) {
 		return sum, fmt.Errorf("%w: no recvonly or sendrecv audio or video section", ErrNothingToAccept)
 	}
 	return sum, nil
+}
+
+// bundleMids lists the mids of the offer's BUNDLE groups.
+func bundleMids(sd *sdp.SessionDescription) []string {
+	var mids []string
+	for _, a := range sd.Attributes {
+		if a.Key != "group" {
+			continue
+		}
+		f := strings.Fields(a.Value)
+		if len(f) > 0 && f[0] == "BUNDLE" {
+			mids = append(mids, f[1:]...)
+		}
+	}
+	return mids
 }
 
 func ruleFor(rules []codecRule, kind string) codecRule {

@@ -124,11 +124,11 @@ func (s *Server) lookup(room, kind, id string) (*session, error) {
 func answer(ctx context.Context, pc *webrtc.PeerConnection) (string, error) {
 	ans, err := pc.CreateAnswer(nil)
 	if err != nil {
-		return "", fmt.Errorf("create answer: %w", err)
+		return "", fmt.Errorf("%w: %v", ErrMalformedOffer, err) // the offer decides what can be answered
 	}
 	gathered := webrtc.GatheringCompletePromise(pc)
 	if err := pc.SetLocalDescription(ans); err != nil {
-		return "", fmt.Errorf("set local description: %w", err)
+		return "", fmt.Errorf("%w: answer not applicable: %v", ErrMalformedOffer, err)
 	}
 	t := time.NewTimer(gatherTimeout)
 	defer t.Stop()

@@ -79,7 +79,7 @@ func (s *Server) startViewer(r *http.Request, room string, claims *auth.Claims, 
 	ss.onEnd = live.Leave
 	sdpAnswer, err := answer(r.Context(), pc)
 	if err == nil && acceptedSections(pc) == 0 {
-		err = fmt.Errorf("%w: no offered codec could be negotiated", ErrUnsupported)
+		err = &offerError{kind: ErrUnsupported, msg: "no offered codec could be negotiated"}
 	}
 	if err == nil && !ss.spawn(v.run) {
 		err = ErrClosed

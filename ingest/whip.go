@@ -58,7 +58,7 @@ func (s *Server) startPublisher(r *http.Request, room string, claims *auth.Claim
 	pc.OnTrack(pub.onTrack)
 	sdpAnswer, err := answer(r.Context(), pc)
 	if err == nil && acceptedSections(pc) == 0 {
-		err = fmt.Errorf("%w: no offered codec could be negotiated", ErrUnsupported)
+		err = &offerError{kind: ErrUnsupported, msg: "no offered codec could be negotiated"}
 	}
 	if err != nil {
 		ss.cancel()
