@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mosaic-rtc/mosaic/internal/media"
 	"github.com/mosaic-rtc/mosaic/internal/mediatest"
 	"github.com/mosaic-rtc/mosaic/internal/testenv"
 )
@@ -50,7 +51,7 @@ func TestOneParticipantFillsThePicture(t *testing.T) {
 	f := startFeed(t, m, filepath.Join(clips, "p1.webm"), feedOptions{Duration: 4 * time.Second})
 	f.wait(20 * time.Second)
 	time.Sleep(500 * time.Millisecond)
-	path := rec.writeMP4(t, t.TempDir())
+	path := rec.write(t, t.TempDir())
 	if d := checkStreams(t, path, 1280, 720); d < 3.5 || d > 8 {
 		t.Fatalf("duration %.2f s, want about 4-5 s", d)
 	}
@@ -87,7 +88,7 @@ func TestParticipantsGetTheirOwnTiles(t *testing.T) {
 			for _, f := range feeds {
 				f.wait(30 * time.Second)
 			}
-			path := rec.writeMP4(t, t.TempDir())
+			path := rec.write(t, t.TempDir())
 			checkStreams(t, path, w, h)
 			out := mediatest.Frames(t, path, w, h, 5)
 			tiles := gridTiles(n, w, h)
@@ -127,5 +128,38 @@ func TestParticipantsGetTheirOwnTiles(t *testing.T) {
 				t.Fatalf("%d of %d frames in the middle of the stream have every tile matching its own clip", good, middle)
 			}
 		})
+	}
+}
+
+// TestCodecs: H.264 and VP9 participants into a VP8 composite (WebM with Opus).
+func TestCodecs(t *testing.T) {
+	clips := testenv.Inputs(t)
+	const w, h = 640, 360
+	m := newMixer(t, Config{Width: w, Height: h, VideoCodec: media.VP8, VideoBitrateKbps: 1000})
+	if info := m.Info(); info.VideoCodec != media.VP8 {
+		t.Fatalf("info %+v", info)
+	}
+	rec := startRecording(t, m)
+	f1 := startFeed(t, m, filepath.Join(clips, "p3.webm"), feedOptions{Codec: "H264", Duration: 3 * time.Second})
+	f2 := startFeed(t, m, filepath.Join(clips, "p4.webm"), feedOptions{Codec: "VP9", NoAudio: true, Duration: 3 * time.Second})
+	f1.wait(30 * time.Second)
+	f2.wait(30 * time.Second)
+	path := rec.write(t, t.TempDir())
+	info := mediatest.Probe(t, path)
+	if v, a := info.Video(), info.Audio(); v == nil || v.CodecName != "vp8" || v.Width != w || v.Height != h || a == nil || a.CodecName != "opus" {
+		t.Fatalf("streams %+v, want vp8 %dx%d and opus", info.Streams, w, h)
+	}
+	frames := mediatest.Frames(t, path, w, h, 5)
+	tiles := gridTiles(2, w, h)
+	lit := [2]int{}
+	for _, fr := range frames {
+		for i, tile := range tiles {
+			if !mediatest.IsBlack(fr, w, imgRect(letterbox(tile, 16, 9), 4)) {
+				lit[i]++
+			}
+		}
+	}
+	if lit[0]*3 < len(frames) || lit[1]*3 < len(frames) {
+		t.Fatalf("tiles lit in %v of %d frames: H.264 and VP9 participants should both show", lit, len(frames))
 	}
 }

@@ -19,6 +19,7 @@ type feedOptions struct {
 	NoAudio     bool
 	AudioDelay  time.Duration // extra network delay of the audio track
 	Duration    time.Duration // stop after this much media (0: whole clip)
+	Codec       string        // video as sent: "" (the clip's VP8), "H264" or "VP9" (transcoded to 640x360)
 }
 
 // feed plays a WebM clip in real time as VP8 and Opus RTP into a mixer,
@@ -42,8 +43,20 @@ func startFeed(t testing.TB, m *Mixer, clip string, o feedOptions) *feed {
 	}
 	ssrcSeq += 2
 	vssrc, assrc := ssrcSeq, ssrcSeq+1
+	mime, pt, videoDesc := "video/VP8", uint8(96), fmt.Sprintf("rtpvp8pay pt=96 ssrc=%d mtu=1200 picture-id-mode=15-bit", vssrc)
+	const small = "vp8dec ! videoconvert ! videoscale ! video/x-raw,width=640,height=360 ! "
+	switch o.Codec {
+	case "H264":
+		mime, pt = "video/H264", 102
+		videoDesc = small + "x264enc tune=zerolatency speed-preset=ultrafast key-int-max=30 bframes=0 ! video/x-h264,profile=constrained-baseline ! " +
+			fmt.Sprintf("rtph264pay pt=102 ssrc=%d mtu=1200 config-interval=-1 aggregate-mode=zero-latency", vssrc)
+	case "VP9":
+		mime, pt = "video/VP9", 98
+		videoDesc = small + "vp9enc deadline=1 cpu-used=8 lag-in-frames=0 keyframe-max-dist=30 ! " +
+			fmt.Sprintf("rtpvp9pay pt=98 ssrc=%d mtu=1200 picture-id-mode=15-bit", vssrc)
+	}
 	desc := fmt.Sprintf("filesrc location=%s ! matroskademux name=d "+
-		"d.video_0 ! queue ! rtpvp8pay pt=96 ssrc=%d mtu=1200 picture-id-mode=15-bit ! appsink name=v sync=true ", clip, vssrc)
+		"d.video_0 ! queue ! %s ! appsink name=v sync=true ", clip, videoDesc)
 	if !o.NoAudio {
 		desc += fmt.Sprintf("d.audio_0 ! queue ! rtpopuspay pt=111 ssrc=%d ! appsink name=a sync=true ts-offset=%d", assrc, o.AudioDelay.Nanoseconds())
 	}
@@ -53,7 +66,7 @@ func startFeed(t testing.TB, m *Mixer, clip string, o feedOptions) *feed {
 	}
 	f := &feed{t: t, pipeline: pl, done: make(chan struct{}), quit: make(chan struct{}), wall: time.Now()}
 	video, err := m.AddTrack(media.TrackInfo{Room: m.cfg.Room, Participant: o.Participant, Name: o.Participant,
-		TrackID: "video", Kind: media.Video, MimeType: "video/VP8", ClockRate: 90000, PayloadType: 96, SSRC: vssrc}, nil)
+		TrackID: "video", Kind: media.Video, MimeType: mime, ClockRate: 90000, PayloadType: pt, SSRC: vssrc}, nil)
 	if err != nil {
 		t.Fatalf("AddTrack video: %v", err)
 	}
@@ -92,6 +105,9 @@ func (f *feed) attach(name string, sink media.TrackSink, ssrc, clock uint32, lim
 		buf := smp.GetBuffer()
 		pkt := buf.Bytes()
 		pts, _ := clockDuration(buf.PresentationTimestamp())
+		if seg := smp.GetSegment(); seg != nil {
+			pts -= time.Duration(seg.GetStart()) // x264enc's segment starts at 1000 h
+		}
 		if limit > 0 && pts > limit {
 			return gst.FlowEOS
 		}

@@ -98,7 +98,7 @@ func TestSetLayoutLive(t *testing.T) {
 		t.Fatalf("SetLayout crop: %v", err)
 	}
 	f.wait(20 * time.Second)
-	path := rec.writeMP4(t, t.TempDir())
+	path := rec.write(t, t.TempDir())
 	frames := mediatest.Frames(t, path, w, h, 10)
 	count := func(from, to float64, region image.Rectangle) (lit, all int) {
 		for i := int(from * 10); i < int(to*10) && i < len(frames); i++ {

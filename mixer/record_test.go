@@ -57,26 +57,39 @@ func (rec *recording) samples() []media.Sample {
 	return rec.all
 }
 
-// writeMP4 muxes the H.264 and AAC samples (from the first keyframe on) into
-// an MP4 file in dir, keeping their timestamps, and returns its path.
-func (rec *recording) writeMP4(t testing.TB, dir string) string {
+// write muxes the video and audio samples (from the first keyframe on), keeping
+// their timestamps, into dir: H.264 + AAC as MP4, VP8 + Opus as WebM.
+// It returns the file's path.
+func (rec *recording) write(t testing.TB, dir string) string {
 	t.Helper()
 	all := rec.samples()
 	start := time.Duration(-1)
 	for _, s := range all {
-		if s.Codec == media.H264 && s.Keyframe {
+		if s.Kind == media.Video && s.Keyframe {
 			start = s.PTS
 			break
 		}
 	}
 	if start < 0 {
-		t.Fatalf("no H.264 keyframe among %d samples", len(all))
+		t.Fatalf("no video keyframe among %d samples", len(all))
 	}
-	out := filepath.Join(dir, "composite.mp4")
-	asc := hex.EncodeToString(rec.m.Info().AudioConfig)
-	desc := fmt.Sprintf("appsrc name=v format=time caps=video/x-h264,stream-format=byte-stream,alignment=au ! h264parse ! queue ! mp4mux name=mux ! filesink location=%s "+
-		"appsrc name=a format=time caps=audio/mpeg,mpegversion=4,stream-format=raw,rate=48000,channels=2,codec_data=(buffer)%s ! aacparse ! queue ! mux.", out, asc)
-	pl, err := gst.NewPipelineFromString(desc)
+	if rec.m.Info().VideoCodec == media.VP8 {
+		return rec.mux(t, all, start, filepath.Join(dir, "composite.webm"), media.VP8, media.Opus,
+			"appsrc name=v format=time caps=video/x-vp8,width=%d,height=%d,framerate=%d/1 ! queue ! webmmux name=mux ! filesink location=%s "+
+				"appsrc name=a format=time caps=audio/x-opus,channel-mapping-family=0,channels=2,rate=48000 ! opusparse ! queue ! mux.")
+	}
+	return rec.mux(t, all, start, filepath.Join(dir, "composite.mp4"), media.H264, media.AAC,
+		"appsrc name=v format=time caps=video/x-h264,stream-format=byte-stream,alignment=au,width=%d,height=%d,framerate=%d/1 ! h264parse ! queue ! mp4mux name=mux ! filesink location=%s "+
+			"appsrc name=a format=time caps=audio/mpeg,mpegversion=4,stream-format=raw,rate=48000,channels=2,codec_data=(buffer)"+
+			hex.EncodeToString(rec.m.Info().AudioConfig)+" ! aacparse ! queue ! mux.")
+}
+
+// mux writes the samples of one video and one audio codec through a muxing
+// pipeline (desc takes width, height, fps and the output path).
+func (rec *recording) mux(t testing.TB, all []media.Sample, start time.Duration, out string, vcodec, acodec media.Codec, desc string) string {
+	t.Helper()
+	info := rec.m.Info()
+	pl, err := gst.NewPipelineFromString(fmt.Sprintf(desc, info.Width, info.Height, info.FPS, out))
 	if err != nil {
 		t.Fatalf("mux pipeline: %v", err)
 	}
@@ -93,19 +106,19 @@ func (rec *recording) writeMP4(t testing.TB, dir string) string {
 		t.Fatalf("mux play: %v", err)
 	}
 	for _, s := range all {
-		if s.PTS < start || (s.Codec != media.H264 && s.Codec != media.AAC) {
+		if s.PTS < start || (s.Codec != vcodec && s.Codec != acodec) {
 			continue
 		}
 		buf := gst.NewBufferFromBytes(s.Data)
 		buf.SetPresentationTimestamp(gst.ClockTime(s.PTS - start))
-		if s.Codec == media.H264 && !s.Keyframe {
+		if s.Codec == vcodec && !s.Keyframe {
 			buf.SetFlags(gst.BufferFlagDeltaUnit)
 		}
 		if s.Duration > 0 {
 			buf.SetDuration(gst.ClockTime(s.Duration))
 		}
 		src := asrc
-		if s.Codec == media.H264 {
+		if s.Codec == vcodec {
 			src = vsrc
 		}
 		if ret := src.PushBuffer(buf); ret != gst.FlowOK {
@@ -115,8 +128,12 @@ func (rec *recording) writeMP4(t testing.TB, dir string) string {
 	vsrc.EndStream()
 	asrc.EndStream()
 	msg := pl.GetPipelineBus().TimedPopFiltered(gst.ClockTime((30 * time.Second).Nanoseconds()), gst.MessageEOS|gst.MessageError)
-	if msg == nil || msg.Type() != gst.MessageEOS {
-		t.Fatalf("mux did not finish: %v", msg)
+	if msg == nil {
+		t.Fatal("mux did not finish in 30 s")
+	}
+	if msg.Type() == gst.MessageError {
+		gerr := msg.ParseError()
+		t.Fatalf("mux failed: %v (%s)", gerr, gerr.DebugString())
 	}
 	return out
 }

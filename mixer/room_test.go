@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-gst/go-gst/gst"
+
 	"github.com/mosaic-rtc/mosaic/internal/media"
 	"github.com/mosaic-rtc/mosaic/internal/mediatest"
 	"github.com/mosaic-rtc/mosaic/internal/testenv"
@@ -37,7 +39,7 @@ func TestEmptyRoomIsBlackAndSilent(t *testing.T) {
 	m := newMixer(t, Config{Width: 320, Height: 180})
 	rec := startRecording(t, m)
 	time.Sleep(2500 * time.Millisecond)
-	path := rec.writeMP4(t, t.TempDir())
+	path := rec.write(t, t.TempDir())
 	if d := checkStreams(t, path, 320, 180); d < 1.5 || d > 4 {
 		t.Fatalf("duration %.2f s, want about 2.5 s", d)
 	}
@@ -73,7 +75,7 @@ func TestJoinLateLeaveEarly(t *testing.T) {
 	}
 	f1.wait(30 * time.Second)
 	elapsed := time.Since(began).Seconds()
-	path := rec.writeMP4(t, t.TempDir())
+	path := rec.write(t, t.TempDir())
 	d := checkStreams(t, path, w, h)
 	if d < 5.5 || d > elapsed+1 {
 		t.Fatalf("duration %.2f s, want 5.5..%.1f s", d, elapsed+1)
@@ -222,4 +224,49 @@ func TestCloseEndsEverything(t *testing.T) {
 	if err := m.SetLayout(Layout{Kind: LayoutGrid}); !errors.Is(err, ErrClosed) {
 		t.Fatalf("SetLayout after Close = %v, want ErrClosed", err)
 	}
+}
+
+// TestFailedTrackLeavesTheRoomRunning: an error inside one track's branch
+// removes that track only; the other participant and the output go on.
+func TestFailedTrackLeavesTheRoomRunning(t *testing.T) {
+	clips := testenv.Inputs(t)
+	m := newMixer(t, Config{Width: 320, Height: 180})
+	good := startFeed(t, m, filepath.Join(clips, "p1.webm"), feedOptions{Participant: "good", NoAudio: true, Duration: 4 * time.Second})
+	bad, err := m.AddTrack(media.TrackInfo{Participant: "bad", TrackID: "v", Kind: media.Video, MimeType: "video/VP8", ClockRate: 90000, PayloadType: 96}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec, err := m.pipeline.GetElementByNameRecursive("in2-dec")
+	if err != nil {
+		t.Fatalf("bad track's decoder: %v", err)
+	}
+	dec.ErrorMessage(gst.DomainStream, gst.StreamErrorDecode, "broken stream", "injected by the test")
+	deadline := time.Now().Add(10 * time.Second)
+	for m.Stats().InputsFailed == 0 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if st := m.Stats(); st.InputsFailed != 1 || st.Inputs != 1 {
+		t.Fatalf("stats %+v, want the failed track removed and the good one mixed", st)
+	}
+	if err := bad.WriteRTP(make([]byte, 20)); !errors.Is(err, ErrClosed) {
+		t.Fatalf("WriteRTP on failed track = %v, want ErrClosed", err)
+	}
+	if err := bad.Close(); err != nil {
+		t.Fatalf("Close failed track: %v", err)
+	}
+	r := m.Output().Subscribe("after", 256)
+	defer r.Close()
+	frames := 0
+	timeout := time.After(5 * time.Second)
+	for frames < 15 {
+		select {
+		case s := <-r.C:
+			if s.Kind == media.Video {
+				frames++
+			}
+		case <-timeout:
+			t.Fatalf("only %d video frames in 5 s after the failure", frames)
+		}
+	}
+	good.wait(20 * time.Second)
 }

@@ -24,7 +24,7 @@ func TestLipSync(t *testing.T) {
 			rec := startRecording(t, m)
 			f := startFeed(t, m, filepath.Join(clips, "p1.webm"), feedOptions{AudioDelay: tc.delay, Duration: 6 * time.Second})
 			f.wait(30 * time.Second)
-			path := rec.writeMP4(t, t.TempDir())
+			path := rec.write(t, t.TempDir())
 			flashes := mediatest.FlashTimes(t, path, image.Rectangle{})
 			beeps := mediatest.BeepTimes(t, path)
 			if len(flashes) < 3 || len(beeps) < 3 {
