@@ -7,6 +7,8 @@ import (
 	"io"
 	"slices"
 	"time"
+
+	"github.com/pion/webrtc/v4"
 )
 
 // reorderWindow is how far ahead of the next frame the file source reads, so
@@ -33,11 +35,24 @@ func openFileSource(path string, loop bool, limit time.Duration) (*fileSource, e
 	if err != nil {
 		return nil, err
 	}
-	return &fileSource{path: path, loop: loop, limit: limit, r: r}, nil
+	s := &fileSource{path: path, loop: loop, limit: limit, r: r}
+	if err := s.fill(); err != nil { // bad frames at the start fail before connecting
+		_ = r.Close()
+		return nil, err
+	}
+	return s, nil
 }
 
 func (s *fileSource) hasVideo() bool { return s.r.video != nil }
 func (s *fileSource) hasAudio() bool { return s.r.audio != nil }
+
+// videoCapability is the RTP codec of the file's video track.
+func (s *fileSource) videoCapability() webrtc.RTPCodecCapability {
+	if s.r.video != nil && s.r.video.avc != nil {
+		return webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH264, ClockRate: 90000, SDPFmtpLine: s.r.video.avc.fmtp()}
+	}
+	return webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}
+}
 
 // total is the length that will be sent, 0 if unbounded or unknown.
 func (s *fileSource) total() time.Duration {
@@ -59,27 +74,32 @@ func (s *fileSource) run(ctx context.Context, video, audio *trackSender) error {
 	defer timer.Stop()
 	<-timer.C
 	start := time.Now()
+	// sleep waits until media time at; false when ctx ended.
+	sleep := func(at time.Duration) bool {
+		if wait := time.Until(start.Add(at)); wait > 0 {
+			timer.Reset(wait)
+			select {
+			case <-timer.C:
+			case <-ctx.Done():
+				return false
+			}
+		}
+		return ctx.Err() == nil
+	}
+	var sent time.Duration // end of the last frame sent
 	for {
 		f, err := s.next()
-		if errors.Is(err, io.EOF) {
+		if errors.Is(err, io.EOF) || (err == nil && s.limit > 0 && f.pts >= s.limit) {
+			sleep(sent) // the last frame lasts its duration
 			return nil
 		}
 		if err != nil {
 			return err
 		}
-		if s.limit > 0 && f.pts >= s.limit {
+		if !sleep(f.pts) {
 			return nil
 		}
-		if wait := time.Until(start.Add(f.pts)); wait > 0 {
-			timer.Reset(wait)
-			select {
-			case <-timer.C:
-			case <-ctx.Done():
-				return nil
-			}
-		} else if ctx.Err() != nil {
-			return nil
-		}
+		sent = max(sent, f.pts+f.duration)
 		dst := audio
 		if f.video {
 			dst = video
@@ -92,19 +112,8 @@ func (s *fileSource) run(ctx context.Context, video, audio *trackSender) error {
 
 // next returns the frame with the lowest pts among those read ahead.
 func (s *fileSource) next() (frame, error) {
-	for !s.eof && (len(s.buf) == 0 || s.buf[len(s.buf)-1].pts-s.buf[0].pts < reorderWindow) {
-		f, err := s.read()
-		if errors.Is(err, io.EOF) {
-			s.eof = true
-			break
-		}
-		if err != nil {
-			return frame{}, err
-		}
-		i, _ := slices.BinarySearchFunc(s.buf, f.pts, func(a frame, pts time.Duration) int {
-			return cmpDuration(a.pts, pts+1) // after frames with the same pts
-		})
-		s.buf = slices.Insert(s.buf, i, f)
+	if err := s.fill(); err != nil {
+		return frame{}, err
 	}
 	if len(s.buf) == 0 {
 		return frame{}, io.EOF
@@ -112,6 +121,25 @@ func (s *fileSource) next() (frame, error) {
 	f := s.buf[0]
 	s.buf = s.buf[1:]
 	return f, nil
+}
+
+// fill reads ahead until the buffer spans the reorder window or the file ended.
+func (s *fileSource) fill() error {
+	for !s.eof && (len(s.buf) == 0 || s.buf[len(s.buf)-1].pts-s.buf[0].pts < reorderWindow) {
+		f, err := s.read()
+		if errors.Is(err, io.EOF) {
+			s.eof = true
+			break
+		}
+		if err != nil {
+			return err
+		}
+		i, _ := slices.BinarySearchFunc(s.buf, f.pts, func(a frame, pts time.Duration) int {
+			return cmpDuration(a.pts, pts+1) // after frames with the same pts
+		})
+		s.buf = slices.Insert(s.buf, i, f)
+	}
+	return nil
 }
 
 // read returns the next frame in file order, restarting the file when looping.

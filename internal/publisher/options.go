@@ -13,8 +13,8 @@ import (
 type Options struct {
 	URL   string // WHIP endpoint, e.g. http://127.0.0.1:8080/rooms/demo/whip
 	Token string // bearer token (may be empty)
-	// File is a WebM with VP8 or H264 video and/or Opus audio, sent in real
-	// time by the file's timestamps.
+	// File is a WebM (or Matroska) with VP8 or H.264 (no B-frames) video
+	// and/or Opus audio, sent in real time by the file's timestamps.
 	File string
 	// TestPattern sends pion/mediadevices test video (640x480) and a sine tone
 	// through real encoders instead of a file.

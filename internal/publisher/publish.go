@@ -114,9 +114,10 @@ func (p *publication) closeSource() {
 
 func (p *publication) addTracks() error {
 	video, audio := true, true
-	videoCap := webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}
+	var videoCap webrtc.RTPCodecCapability
 	if p.file != nil {
 		video, audio = p.file.hasVideo(), p.file.hasAudio()
+		videoCap = p.file.videoCapability()
 	} else {
 		videoCap = p.pattern.capability()
 	}

@@ -165,11 +165,12 @@ func TestPublishTestPattern(t *testing.T) {
 			}
 			// The drivers tick at 30 fps and 50 audio packets a second; a loaded
 			// machine makes the software encoders drop video frames, so the
-			// video bound is loose and the oracle is "everything sent arrived".
-			if f := sess.videoFrames.Load(); f < 20 || f > 70 || f != int64(st.VideoFrames) {
+			// video bound is loose and the oracle is "what was sent arrived" (but
+			// for the last frame or two, in flight when the session is deleted).
+			if f := sess.videoFrames.Load(); f < 20 || f > 70 || int64(st.VideoFrames)-f > 2 {
 				t.Errorf("server got %d video frames in 2 s, publisher sent %d", f, st.VideoFrames)
 			}
-			if a := sess.audioPackets.Load(); a < 70 || a > 110 || a != int64(st.AudioFrames) {
+			if a := sess.audioPackets.Load(); a < 70 || a > 110 || int64(st.AudioFrames)-a > 2 {
 				t.Errorf("server got %d audio packets in 2 s, publisher sent %d", a, st.AudioFrames)
 			}
 			if sess.keyframes.Load() < 1 {

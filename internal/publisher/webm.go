@@ -26,6 +26,9 @@ const (
 	idSimpleBlock = 0xA3
 )
 
+// codecIDH264 is the Matroska codec ID of H.264 (length-prefixed NAL units).
+const codecIDH264 = "V_MPEG4/ISO/AVC"
+
 const (
 	maxHeaderElement = 1 << 20  // Info, Tracks, EBML header
 	maxBlock         = 16 << 20 // one block
@@ -36,7 +39,8 @@ const (
 type webmTrack struct {
 	number uint64
 	video  bool
-	codec  string // Matroska codec ID: V_VP8 or A_OPUS
+	codec  string     // Matroska codec ID: V_VP8, V_MPEG4/ISO/AVC or A_OPUS
+	avc    *avcConfig // H.264 only
 }
 
 // webmReader streams frames out of a WebM file without loading it whole.
@@ -146,6 +150,13 @@ func (w *webmReader) setTracks(entries []webm.TrackEntry) error {
 		case e.CodecID == "V_VP8" && w.video == nil:
 			t.video = true
 			w.video = &t
+		case e.CodecID == codecIDH264 && w.video == nil:
+			avc, err := parseAVCConfig(e.CodecPrivate)
+			if err != nil {
+				return fmt.Errorf("track %d: %w", e.TrackNumber, err)
+			}
+			t.video, t.avc = true, avc
+			w.video = &t
 		case e.CodecID == "A_OPUS" && w.audio == nil:
 			w.audio = &t
 		default:
@@ -154,7 +165,7 @@ func (w *webmReader) setTracks(entries []webm.TrackEntry) error {
 		w.tracks[t.number] = t
 	}
 	if len(w.tracks) == 0 {
-		return fmt.Errorf("%w: no VP8 video or Opus audio track", ErrBadWebM)
+		return fmt.Errorf("%w: no VP8 or H.264 video and no Opus audio track", ErrBadWebM)
 	}
 	return nil
 }
@@ -206,40 +217,54 @@ func (w *webmReader) step() error {
 		if err != nil {
 			return fmt.Errorf("%w: block: %w", ErrBadWebM, err)
 		}
-		w.addBlock(b)
-		return nil
+		return w.addBlock(b)
 	default:
 		return w.skip(size)
 	}
 }
 
-func (w *webmReader) addBlock(b *ebml.Block) {
+func (w *webmReader) addBlock(b *ebml.Block) error {
 	t, ok := w.tracks[b.TrackNumber]
 	if !ok {
-		return
+		return nil
 	}
 	pts := w.cluster + time.Duration(b.Timecode)*w.scale
 	for i, data := range b.Data {
-		f := &frame{video: t.video, data: data, pts: pts, keyframe: t.video && vp8Keyframe(data)}
-		if i > 0 {
-			// laced frames: place each after the previous by its own length
+		f := &frame{video: t.video, data: data, pts: pts}
+		switch {
+		case t.avc != nil:
+			var err error
+			if f.data, f.keyframe, err = t.avc.annexB(data); err != nil {
+				return err
+			}
+		case t.video:
+			f.keyframe = vp8Keyframe(data)
+		case i > 0:
+			// laced audio: place each packet after the previous by its length
 			if prev := w.pending[t.number]; prev != nil {
 				f.pts = prev.pts + opusDuration(prev.data)
 			}
 		}
-		w.push(t.number, f)
+		if err := w.push(t.number, f); err != nil {
+			return err
+		}
 	}
+	return nil
 }
 
 // push completes the track's previous frame with its duration and queues it.
-func (w *webmReader) push(track uint64, f *frame) {
+func (w *webmReader) push(track uint64, f *frame) error {
 	if prev := w.pending[track]; prev != nil {
+		if f.video && f.pts < prev.pts {
+			return fmt.Errorf("%w: video frames out of presentation order at %v (B-frames are not supported)", ErrBadWebM, f.pts)
+		}
 		d := max(f.pts-prev.pts, 0)
 		prev.duration = d
 		w.lastDur[track] = d
 		w.ready = append(w.ready, *prev)
 	}
 	w.pending[track] = f
+	return nil
 }
 
 // flush queues the last frame of every track at the end of the file.
