@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"time"
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/interceptor"
@@ -106,6 +107,9 @@ func newTransport(port int, publicIPs []string) (*transport, error) {
 	se.SetICETCPMux(t.tcpMux)
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeTCP4})
 	se.SetIncludeLoopbackCandidate(true)
+	// A publisher that vanished without DELETE frees its room seat after
+	// about fifteen seconds of silence.
+	se.SetICETimeouts(5*time.Second, 15*time.Second, 2*time.Second)
 	if len(publicIPs) > 0 {
 		se.SetNAT1To1IPs(publicIPs, webrtc.ICECandidateTypeHost)
 	}

@@ -34,7 +34,12 @@ type testPublisher struct {
 
 func newTestPublisher(t *testing.T) *testPublisher {
 	t.Helper()
-	pc, err := clientAPI().NewPeerConnection(webrtc.Configuration{})
+	return newTestPublisherOn(t, clientAPI())
+}
+
+func newTestPublisherOn(t *testing.T, api *webrtc.API) *testPublisher {
+	t.Helper()
+	pc, err := api.NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,6 +82,16 @@ func (p *testPublisher) readRTCP(s *webrtc.RTPSender, count bool) {
 			}
 		}
 	}
+}
+
+// selectedRemote is the server's candidate the connection uses.
+func (p *testPublisher) selectedRemote(t *testing.T) webrtc.ICECandidate {
+	t.Helper()
+	pair, err := p.videoSender.Transport().ICETransport().GetSelectedCandidatePair()
+	if err != nil || pair == nil {
+		t.Fatalf("no selected candidate pair: %v", err)
+	}
+	return *pair.Remote
 }
 
 // publish posts the offer and applies the answer; it returns the response

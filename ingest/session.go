@@ -93,9 +93,22 @@ func (s *session) spawn(f func()) bool {
 	return true
 }
 
+// connectTimeout ends a session whose PeerConnection never connects (a
+// client that posted an offer and vanished, or trickled no candidate).
+const connectTimeout = 30 * time.Second
+
 // run waits for the session's end and tears it down; remove unregisters it.
 func (s *session) run(remove func(*session)) {
 	defer close(s.done)
+	t := time.NewTimer(connectTimeout)
+	select {
+	case <-s.connected:
+	case <-s.ctx.Done():
+	case <-t.C:
+		s.log.Warn("session never connected", "timeout", connectTimeout)
+		s.cancel()
+	}
+	t.Stop()
 	<-s.ctx.Done()
 	s.workMu.Lock()
 	s.closing = true
