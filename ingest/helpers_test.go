@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -27,6 +28,7 @@ import (
 type testRooms struct {
 	mu      sync.Mutex
 	full    map[string]bool
+	refuse  map[media.Kind]bool // AddTrack refuses tracks of these kinds
 	sinks   []*testSink
 	joined  []Participant
 	left    chan string
@@ -35,7 +37,7 @@ type testRooms struct {
 }
 
 func newTestRooms() *testRooms {
-	return &testRooms{full: map[string]bool{}, left: make(chan string, 16),
+	return &testRooms{full: map[string]bool{}, refuse: map[media.Kind]bool{}, left: make(chan string, 16),
 		lives: map[string]*testLive{}, onTrack: make(chan *testSink, 64)}
 }
 
@@ -68,6 +70,10 @@ type testRoom struct {
 func (tr *testRoom) AddTrack(info media.TrackInfo, requestKeyframe func()) (media.TrackSink, error) {
 	s := &testSink{info: info, requestKeyframe: requestKeyframe, closed: make(chan struct{})}
 	tr.r.mu.Lock()
+	if tr.r.refuse[info.Kind] {
+		tr.r.mu.Unlock()
+		return nil, errors.New("track refused")
+	}
 	tr.r.sinks = append(tr.r.sinks, s)
 	tr.r.mu.Unlock()
 	select {
@@ -317,15 +323,21 @@ func newHarness(t testing.TB) *harness {
 	}
 	mux := http.NewServeMux()
 	srv.Routes(mux)
-	hs := httptest.NewServer(mux)
+	hs := newHTTPServer(t, mux)
 	h := &harness{srv: srv, http: hs, issuer: iss, rooms: rooms}
 	t.Cleanup(func() {
-		hs.Close()
 		if err := srv.Close(); err != nil {
 			t.Errorf("close server: %v", err)
 		}
 	})
 	return h
+}
+
+// newHTTPServer serves mux until the test ends.
+func newHTTPServer(t testing.TB, mux *http.ServeMux) *httptest.Server {
+	hs := httptest.NewServer(mux)
+	t.Cleanup(hs.Close)
+	return hs
 }
 
 func (h *harness) token(t testing.TB, room string, role auth.Role) string {

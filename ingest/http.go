@@ -116,6 +116,10 @@ func (s *Server) handleDelete(kind string) http.HandlerFunc {
 			s.writeError(w, r, err)
 			return
 		}
+		if err := s.authorizeSession(r, ss); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
 		ss.close()
 		w.WriteHeader(http.StatusOK)
 	}

@@ -58,20 +58,24 @@ func trackID(t *webrtc.TrackRemote) string {
 	return fmt.Sprintf("%s-%d", t.Kind(), t.SSRC())
 }
 
-// drain reads a refused track so its buffers never fill, until it ends.
+// drain reads a refused track and its RTCP until they end, so that their
+// buffers never fill.
 func drain(track *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
+	rtcpDone := make(chan struct{})
 	go func() {
-		buf := make([]byte, 1500)
+		defer close(rtcpDone)
+		buf := make([]byte, maxPacket)
 		for {
 			if _, _, err := recv.Read(buf); err != nil {
 				return
 			}
 		}
 	}()
-	buf := make([]byte, 1500)
+	buf := make([]byte, maxPacket)
 	for {
 		if _, _, err := track.Read(buf); err != nil {
-			return
+			break
 		}
 	}
+	<-rtcpDone
 }

@@ -117,8 +117,9 @@ func (s *Server) handlePatch(kind string) http.HandlerFunc {
 	}
 }
 
-// authorizeSession accepts a PATCH when it carries no token or one valid for
-// the session's room (the session id in the URL is the capability).
+// authorizeSession accepts a PATCH or DELETE that carries no token (the
+// unguessable session id in the URL is the capability) or one valid for the
+// session's room and kind.
 func (s *Server) authorizeSession(r *http.Request, ss *session) error {
 	if r.Header.Get("Authorization") == "" {
 		return nil
