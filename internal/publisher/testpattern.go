@@ -29,37 +29,67 @@ const (
 // (libvpx or x264, libopus). Frames come paced by the drivers.
 type patternSource struct {
 	codec  string
-	tracks []mediadevices.Track
 	video  mediadevices.EncodedReadCloser
 	audio  mediadevices.EncodedReadCloser
 	closed sync.Once
 }
 
-func openTestPattern(codecName string) (*patternSource, error) {
-	var videoEnc codec.VideoEncoderBuilder
-	switch codecName {
-	case codecH264:
-		p, err := x264.NewParams()
+// devices are the test drivers, opened once per process: a driver can be
+// opened only once, so every publisher reads the same tracks through its own
+// encoders (mediadevices fans a track out to many readers).
+var devices struct {
+	mu     sync.Mutex
+	refs   int
+	tracks []mediadevices.Track
+}
+
+func acquireDevices() ([]mediadevices.Track, error) {
+	devices.mu.Lock()
+	defer devices.mu.Unlock()
+	if devices.refs == 0 {
+		tracks, err := openDevices()
 		if err != nil {
-			return nil, fmt.Errorf("x264 params: %w", err)
+			return nil, err
 		}
-		p.BitRate, p.KeyFrameInterval, p.Preset = patternBitRate, patternGOP, x264.PresetUltrafast
-		videoEnc = &p
-	default:
-		p, err := vpx.NewVP8Params()
-		if err != nil {
-			return nil, fmt.Errorf("vp8 params: %w", err)
-		}
-		p.BitRate, p.KeyFrameInterval = patternBitRate, patternGOP
-		videoEnc = &p
+		devices.tracks = tracks
 	}
+	devices.refs++
+	return devices.tracks, nil
+}
+
+// releaseDevices closes the drivers with the last user; no encoder may be
+// reading then (the drivers' readers do not wake up when closed mid-read).
+func releaseDevices() {
+	devices.mu.Lock()
+	defer devices.mu.Unlock()
+	devices.refs--
+	if devices.refs > 0 {
+		return
+	}
+	for _, t := range devices.tracks {
+		_ = t.Close()
+	}
+	devices.tracks = nil
+}
+
+func openDevices() ([]mediadevices.Track, error) {
+	vp8, err := vpx.NewVP8Params()
+	if err != nil {
+		return nil, fmt.Errorf("vp8 params: %w", err)
+	}
+	vp8.BitRate, vp8.KeyFrameInterval = patternBitRate, patternGOP
+	h264, err := x264.NewParams()
+	if err != nil {
+		return nil, fmt.Errorf("x264 params: %w", err)
+	}
+	h264.BitRate, h264.KeyFrameInterval, h264.Preset = patternBitRate, patternGOP, x264.PresetUltrafast
 	op, err := opus.NewParams()
 	if err != nil {
 		return nil, fmt.Errorf("opus params: %w", err)
 	}
 	op.BitRate = 64_000
 	selector := mediadevices.NewCodecSelector(
-		mediadevices.WithVideoEncoders(videoEnc),
+		mediadevices.WithVideoEncoders(&vp8, &h264),
 		mediadevices.WithAudioEncoders(&op),
 	)
 	stream, err := mediadevices.GetUserMedia(mediadevices.MediaStreamConstraints{
@@ -77,12 +107,20 @@ func openTestPattern(codecName string) (*patternSource, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open test devices: %w", err)
 	}
-	s := &patternSource{codec: codecName, tracks: stream.GetTracks()}
+	return stream.GetTracks(), nil
+}
+
+func openTestPattern(codecName string) (*patternSource, error) {
+	tracks, err := acquireDevices()
+	if err != nil {
+		return nil, err
+	}
+	s := &patternSource{codec: codecName}
 	mime := webrtc.MimeTypeVP8
 	if codecName == codecH264 {
 		mime = webrtc.MimeTypeH264
 	}
-	for _, t := range s.tracks {
+	for _, t := range tracks {
 		var err error
 		switch t.Kind() {
 		case webrtc.RTPCodecTypeVideo:
@@ -145,8 +183,8 @@ func (s *patternSource) pump(ctx context.Context, r mediadevices.EncodedReadClos
 	return nil
 }
 
-// Close releases the encoders and the drivers. Call it only after every pump
-// returned: the drivers' readers do not wake up when closed mid-read.
+// Close releases the encoders and this user of the drivers. Call it only
+// after every pump returned.
 func (s *patternSource) Close() error {
 	s.closed.Do(func() {
 		if s.video != nil {
@@ -155,9 +193,7 @@ func (s *patternSource) Close() error {
 		if s.audio != nil {
 			_ = s.audio.Close()
 		}
-		for _, t := range s.tracks {
-			_ = t.Close()
-		}
+		releaseDevices()
 	})
 	return nil
 }
