@@ -11,6 +11,7 @@ import (
 
 	"github.com/mosaic-rtc/mosaic/internal/auth"
 	"github.com/mosaic-rtc/mosaic/internal/media"
+	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -43,8 +44,10 @@ func growing(t *testing.T, s *testSink, what string) {
 func TestOneMediaPortSurvivesGarbage(t *testing.T) {
 	h := newHarness(t)
 	var sinks []*testSink
+	var pubs []*testPublisher
 	for i := range 2 {
 		p := newTestPublisher(t)
+		pubs = append(pubs, p)
 		p.publish(t, h, "lobby", h.token(t, "lobby", auth.RolePublish))
 		p.send(t)
 		sinks = append(sinks, firstSink(t, h, media.Video))
@@ -64,6 +67,13 @@ func TestOneMediaPortSurvivesGarbage(t *testing.T) {
 		// First bytes in the STUN, DTLS and RTP ranges the mux demultiplexes on.
 		buf[0] = []byte{0x00, 0x01, 0x16, 0x17, 0x80, 0x90, 0xff}[i%7]
 		_, _ = conn.Write(buf[:n])
+	}
+	// Garbage inside the secure session: RTCP that does not parse.
+	for i := range 300 {
+		raw := make([]byte, 8+i%64)
+		_, _ = rand.Read(raw)
+		raw[0] = 0x80 | raw[0]&0x1f
+		_ = pubs[0].pc.WriteRTCP([]rtcp.Packet{(*rtcp.RawPacket)(&raw)})
 	}
 	for i, s := range sinks {
 		growing(t, s, fmt.Sprintf("publisher %d still flowing after garbage", i))
