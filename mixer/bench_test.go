@@ -54,4 +54,3 @@ func BenchmarkMix(b *testing.B) {
 		})
 	}
 }
-

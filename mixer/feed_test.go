@@ -19,6 +19,8 @@ type feedOptions struct {
 	NoAudio     bool
 	AudioDelay  time.Duration // extra network delay of the audio track
 	Duration    time.Duration // stop after this much media (0: whole clip)
+	Pattern     string        // instead of the clip: this videotestsrc pattern, VP8, no audio
+	Name        string        // display name (default: the participant)
 	Codec       string        // video as sent: "" (the clip's VP8), "H264" or "VP9" (transcoded to 640x360)
 }
 
@@ -57,6 +59,12 @@ func startFeed(t testing.TB, m *Mixer, clip string, o feedOptions) *feed {
 	}
 	desc := fmt.Sprintf("filesrc location=%s ! matroskademux name=d "+
 		"d.video_0 ! queue ! %s ! appsink name=v sync=true ", clip, videoDesc)
+	if o.Pattern != "" {
+		// A synthetic participant: live test pattern, video only.
+		o.NoAudio = true
+		desc = fmt.Sprintf("videotestsrc is-live=true pattern=%s ! video/x-raw,width=640,height=360,framerate=30/1 ! "+
+			"vp8enc deadline=1 cpu-used=8 keyframe-max-dist=30 ! %s ! appsink name=v sync=true", o.Pattern, videoDesc)
+	}
 	if !o.NoAudio {
 		desc += fmt.Sprintf("d.audio_0 ! queue ! rtpopuspay pt=111 ssrc=%d ! appsink name=a sync=true ts-offset=%d", assrc, o.AudioDelay.Nanoseconds())
 	}
@@ -65,7 +73,7 @@ func startFeed(t testing.TB, m *Mixer, clip string, o feedOptions) *feed {
 		t.Fatalf("feed pipeline: %v", err)
 	}
 	f := &feed{t: t, pipeline: pl, done: make(chan struct{}), quit: make(chan struct{}), wall: time.Now()}
-	video, err := m.AddTrack(media.TrackInfo{Room: m.cfg.Room, Participant: o.Participant, Name: o.Participant,
+	video, err := m.AddTrack(media.TrackInfo{Room: m.cfg.Room, Participant: o.Participant, Name: o.Name,
 		TrackID: "video", Kind: media.Video, MimeType: mime, ClockRate: 90000, PayloadType: pt, SSRC: vssrc}, nil)
 	if err != nil {
 		t.Fatalf("AddTrack video: %v", err)

@@ -145,6 +145,11 @@ func (m *Mixer) applyLayout() error {
 		if err := setProps(in.crop, p("aspect-ratio", aspect)); err != nil {
 			errs = append(errs, err)
 		}
+		if in.nameOverlay != nil {
+			if err := setProps(in.nameOverlay, p("font-desc", nameFont(t.W))); err != nil {
+				errs = append(errs, err)
+			}
+		}
 	}
 	return errors.Join(errs...)
 }

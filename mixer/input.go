@@ -32,11 +32,13 @@ type input struct {
 	spec codecSpec
 	log  *slog.Logger
 
-	bin      *gst.Bin
-	src      *app.Source
-	crop     *gst.Element // video only: aspectratiocrop for Fit "crop"
-	queueSrc *gst.Pad     // lip-sync offset is applied here
-	aggPad   *gst.Pad     // compositor or audiomixer request pad
+	bin  *gst.Bin
+	src  *app.Source
+	crop *gst.Element // video only: aspectratiocrop for Fit "crop"
+	// nameOverlay (video only, nil without a name) writes the participant's name in the tile.
+	nameOverlay *gst.Element
+	queueSrc    *gst.Pad // lip-sync offset is applied here
+	aggPad      *gst.Pad // compositor or audiomixer request pad
 
 	keyframe *limiter
 	clock    trackClock
@@ -137,7 +139,17 @@ func (in *input) convert() ([]*gst.Element, error) {
 			return nil, err
 		}
 		in.crop = crop
-		return []*gst.Element{conv, crop}, nil
+		out := []*gst.Element{conv, crop}
+		if label := in.label(); label != "" {
+			name, err := element("textoverlay", in.name("name"), p("text", label), p("valignment", "bottom"),
+				p("halignment", "left"), p("shaded-background", true), p("font-desc", nameFont(0)))
+			if err != nil {
+				return nil, err
+			}
+			in.nameOverlay = name
+			out = append(out, name)
+		}
+		return out, nil
 	}
 	conv, err := element("audioconvert", in.name("convert"))
 	if err != nil {
@@ -152,6 +164,25 @@ func (in *input) convert() ([]*gst.Element, error) {
 		return nil, err
 	}
 	return []*gst.Element{conv, res, caps}, nil
+}
+
+// label is the name shown in the tile.
+func (in *input) label() string {
+	if in.info.Name != "" {
+		return in.info.Name
+	}
+	return in.info.Participant
+}
+
+// nameFont sizes the name so that it is about the same height on screen in
+// any tile: textoverlay scales the font with the input's width and the
+// compositor scales the input to the tile, so the size goes as 1/tile width.
+func nameFont(tileWidth int) string {
+	size := 12
+	if tileWidth > 0 {
+		size = min(max(8640/tileWidth, 6), 48)
+	}
+	return fmt.Sprintf("Sans Bold %d", size)
 }
 
 // onJitterOut remembers the latest (RTP timestamp, running time) pair for lip-sync.

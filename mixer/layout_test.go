@@ -129,3 +129,37 @@ func TestSetLayoutLive(t *testing.T) {
 		t.Fatalf("crop: rest of the picture lit in %d of %d frames, want black", lit, all)
 	}
 }
+
+// TestNameInTile: a black participant named "ALICE" shows white letters at
+// the bottom left of its tile, and nothing elsewhere.
+func TestNameInTile(t *testing.T) {
+	const w, h = 640, 360
+	m := newMixer(t, Config{Width: w, Height: h, VideoBitrateKbps: 1000})
+	rec := startRecording(t, m)
+	f := startFeed(t, m, "", feedOptions{Participant: "alice", Name: "ALICE", Pattern: "black", Duration: 2 * time.Second})
+	f.wait(20 * time.Second)
+	path := rec.write(t, t.TempDir())
+	frames := mediatest.Frames(t, path, w, h, 5)
+	if len(frames) < 5 {
+		t.Fatalf("%d frames", len(frames))
+	}
+	fr := frames[len(frames)/2]
+	bright := func(r image.Rectangle) int {
+		n := 0
+		for y := r.Min.Y; y < r.Max.Y; y++ {
+			for x := r.Min.X; x < r.Max.X; x++ {
+				if cr, cg, cb := mediatest.Pixel(fr, w, x, y); int(cr)+int(cg)+int(cb) > 500 {
+					n++
+				}
+			}
+		}
+		return n
+	}
+	label := image.Rect(0, h-60, w/3, h)
+	if n := bright(label); n < 50 {
+		t.Fatalf("%d bright pixels where the name should be", n)
+	}
+	if n := bright(image.Rect(0, 0, w, h-60)); n > 0 {
+		t.Fatalf("%d bright pixels away from the name", n)
+	}
+}

@@ -3,7 +3,9 @@ package mixer
 import (
 	"encoding/hex"
 	"fmt"
+	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -72,6 +74,13 @@ func (rec *recording) write(t testing.TB, dir string) string {
 	}
 	if start < 0 {
 		t.Fatalf("no video keyframe among %d samples", len(all))
+	}
+	if keep := os.Getenv("MOSAIC_KEEP_MEDIA"); keep != "" {
+		// Debugging: leave the composite where a person can look at it.
+		dir = filepath.Join(keep, strings.ReplaceAll(t.Name(), "/", "_"))
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if rec.m.Info().VideoCodec == media.VP8 {
 		return rec.mux(t, all, start, filepath.Join(dir, "composite.webm"), media.VP8, media.Opus,
