@@ -50,9 +50,9 @@ func linkPads(src, sink *gst.Pad) error {
 // setState changes the pipeline state and waits (bounded) for it to settle.
 func setState(p *gst.Pipeline, s gst.State) error { return changeState(p, s, true) }
 
-// startLive sets a pipeline with live sources playing. Its sinks preroll
-// only once data flows, so an asynchronous change is not waited for.
-func startLive(p *gst.Pipeline) error { return changeState(p, gst.StatePlaying, false) }
+// startFed sets playing a pipeline whose appsrcs are fed later: its sinks
+// preroll only once data flows, so an asynchronous change is not waited for.
+func startFed(p *gst.Pipeline) error { return changeState(p, gst.StatePlaying, false) }
 
 func changeState(p *gst.Pipeline, s gst.State, waitAsync bool) error {
 	if err := p.SetState(s); err != nil {

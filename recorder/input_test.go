@@ -24,7 +24,7 @@ const (
 // testInfo describes the samples testSamples makes.
 var testInfo = media.StreamInfo{
 	Width: testW, Height: testH, FPS: testFPS, VideoCodec: media.H264,
-	AudioConfig: []byte{0x11, 0x90}, // AAC-LC, 48 kHz, stereo
+	AudioConfig:     []byte{0x11, 0x90}, // AAC-LC, 48 kHz, stereo
 	AudioSampleRate: testRate, AudioChannels: testChannels,
 }
 
@@ -73,6 +73,7 @@ func encodeSamples() ([]media.Sample, error) {
 			return nil, err
 		}
 		sink := app.SinkFromElement(el)
+		first := time.Duration(-1)
 		for {
 			s := sink.TryPullSample(gst.ClockTime(60 * time.Second))
 			if s == nil {
@@ -85,6 +86,11 @@ func encodeSamples() ([]media.Sample, error) {
 			if kind == media.Audio {
 				smp.Keyframe = true
 			}
+			// Each stream starts at 0 (x264enc offsets its timestamps by 1000 h).
+			if first < 0 {
+				first = smp.PTS
+			}
+			smp.PTS -= first
 			smp.DTS = smp.PTS
 			out = append(out, smp)
 		}

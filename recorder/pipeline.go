@@ -79,7 +79,9 @@ func addBranch(p *gst.Pipeline, split *gst.Element, name, caps, parser, padTempl
 		return nil, fmt.Errorf("%w: bad %s caps %q", ErrConfig, name, caps)
 	}
 	src, err := newElement("appsrc", name+"-src", map[string]any{
-		"is-live":   true,
+		// Not live: the sinks preroll on the first buffers pushed in
+		// PAUSED, and mp4mux interleaves by timestamps, never by clock.
+		"is-live":   false,
 		"caps":      c,
 		"max-bytes": uint64(256 << 20),
 	})

@@ -45,7 +45,7 @@ func New(cfg Config) (*Recorder, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := startLive(p.pipeline); err != nil {
+	if err := startFed(p.pipeline); err != nil {
 		_ = p.pipeline.SetState(gst.StateNull)
 		return nil, err
 	}

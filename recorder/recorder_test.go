@@ -27,6 +27,9 @@ func probeSegment(t *testing.T, path string, want time.Duration) *mediatest.Info
 		t.Errorf("%s: audio %+v, want aac %d Hz %d ch", path, a, testRate, testChannels)
 	}
 	if want > 0 {
+		if a != nil && a.Duration < want.Seconds()-0.3 {
+			t.Errorf("%s: audio lasts %.3fs of %s", path, a.Duration, want)
+		}
 		if d := info.Duration - want.Seconds(); d < -0.3 || d > 0.3 {
 			t.Errorf("%s: ffprobe says %.3fs, segment says %s", path, info.Duration, want)
 		}
