@@ -33,8 +33,12 @@ func (h *handlers) mux() *asynq.ServeMux {
 }
 
 // lastAttempt reports whether the running task will not be retried if it
-// fails now.
+// fails now. A task cut short by shutdown goes back to the queue, so it
+// never is.
 func lastAttempt(ctx context.Context) bool {
+	if ctx.Err() != nil {
+		return false
+	}
 	n, ok1 := asynq.GetRetryCount(ctx)
 	max, ok2 := asynq.GetMaxRetry(ctx)
 	return ok1 && ok2 && n >= max

@@ -18,3 +18,20 @@ type Media interface {
 type Prober interface {
 	Duration(ctx context.Context, path string) (float64, error)
 }
+
+// MediaFuncs adapts a pair of functions (such as recorder.Concat and
+// recorder.Thumbnail) to Media.
+type MediaFuncs struct {
+	ConcatFunc    func(ctx context.Context, segments []string, out string) error
+	ThumbnailFunc func(ctx context.Context, video, out string) error
+}
+
+// Concat calls ConcatFunc.
+func (m MediaFuncs) Concat(ctx context.Context, segments []string, out string) error {
+	return m.ConcatFunc(ctx, segments, out)
+}
+
+// Thumbnail calls ThumbnailFunc.
+func (m MediaFuncs) Thumbnail(ctx context.Context, video, out string) error {
+	return m.ThumbnailFunc(ctx, video, out)
+}

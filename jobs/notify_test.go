@@ -24,6 +24,7 @@ func TestNotifySignsAndRetries(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer w.Close()
 	task, err := jobs.NewNotifyTask(jobs.NotifyPayload{RecordingID: rec.ID, URL: srv.URL})
 	if err != nil {
 		t.Fatal(err)
@@ -47,6 +48,7 @@ func TestNotifySignsAndRetries(t *testing.T) {
 
 	// A wrong secret is refused by the receiver.
 	w2, _ := jobs.NewWorker(jobs.WorkerConfig{RedisURL: e.redisURL, Store: e.store, Catalog: e.cat, Log: e.log, WebhookSecret: "wrong"})
+	defer w2.Close()
 	task, _ = jobs.NewNotifyTask(jobs.NotifyPayload{RecordingID: rec.ID, URL: srv.URL})
 	if err := w2.Mux().ProcessTask(ctx, task); !errors.Is(err, jobs.ErrWebhook) {
 		t.Fatalf("wrong secret: %v", err)

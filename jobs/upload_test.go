@@ -108,6 +108,7 @@ func TestUploadIsIdempotent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer w.Close()
 	task, err := jobs.NewUploadTask(jobs.UploadPayload{RecordingID: rec.ID, Room: rec.Room, Index: 1, Path: path, Size: size, SHA256: sum}, "")
 	if err != nil {
 		t.Fatal(err)
@@ -140,6 +141,7 @@ func TestBadPayloads(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer w.Close()
 	for _, typ := range []string{jobs.TypeUpload, jobs.TypeFinalize, jobs.TypeNotify} {
 		bodies := []string{"{", `{"recording_id":"../../etc"}`, "null", `[1]`}
 		if typ == jobs.TypeUpload {

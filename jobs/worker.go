@@ -8,6 +8,7 @@ import (
 	"math"
 	"net/http"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -34,6 +35,10 @@ type WorkerConfig struct {
 	Dir string
 	// UploadQueue is where upload tasks go (default "uploads").
 	UploadQueue string
+	// Enqueuer, when set, is used for the tasks the worker enqueues
+	// (finalize, notify) and is neither run nor closed by the worker.
+	// Default: the worker makes its own from RedisURL, Dir and UploadQueue.
+	Enqueuer *Enqueuer
 	// RetryDelay overrides the backoff between attempts.
 	RetryDelay func(attempt int, err error) time.Duration
 	// ShutdownTimeout bounds how long Run waits for running tasks when ctx
@@ -47,11 +52,13 @@ type WorkerConfig struct {
 
 // Worker runs recording tasks from Redis.
 type Worker struct {
-	cfg WorkerConfig
-	opt asynq.RedisConnOpt
-	h   *handlers
-	enq *Enqueuer
-	log *slog.Logger
+	cfg       WorkerConfig
+	opt       asynq.RedisConnOpt
+	h         *handlers
+	enq       *Enqueuer
+	ownEnq    bool
+	closeOnce sync.Once
+	log       *slog.Logger
 }
 
 // NewWorker checks the configuration; Run starts the work.
@@ -90,16 +97,19 @@ func NewWorker(cfg WorkerConfig) (*Worker, error) {
 			return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 		}
 	}
-	enq, err := NewEnqueuer(EnqueuerConfig{RedisURL: cfg.RedisURL, Dir: cfg.Dir, UploadQueue: cfg.UploadQueue, Log: log})
-	if err != nil {
-		return nil, err
+	enq, ownEnq := cfg.Enqueuer, false
+	if enq == nil {
+		if enq, err = NewEnqueuer(EnqueuerConfig{RedisURL: cfg.RedisURL, Dir: cfg.Dir, UploadQueue: cfg.UploadQueue, Log: log}); err != nil {
+			return nil, err
+		}
+		ownEnq = true
 	}
 	h := &handlers{
 		store: cfg.Store, cat: cfg.Catalog, media: cfg.Media, enq: enq,
 		webhookURL: cfg.WebhookURL, webhookSecret: cfg.WebhookSecret,
 		workDir: work, http: &http.Client{Timeout: 20 * time.Second}, log: log,
 	}
-	return &Worker{cfg: cfg, opt: opt, h: h, enq: enq, log: log}, nil
+	return &Worker{cfg: cfg, opt: opt, h: h, enq: enq, ownEnq: ownEnq, log: log}, nil
 }
 
 // Mux is the worker's task routing, for callers that run their own server.
@@ -107,9 +117,9 @@ func (w *Worker) Mux() *asynq.ServeMux { return w.h.mux() }
 
 // Run processes tasks until ctx ends, then stops taking new ones, waits up
 // to ShutdownTimeout for running ones (the rest go back to the queue) and
-// returns once everything has stopped.
+// returns once everything has stopped. It closes the worker.
 func (w *Worker) Run(ctx context.Context) error {
-	defer w.enq.Close()
+	defer w.Close()
 	srv := asynq.NewServer(w.opt, asynq.Config{
 		Concurrency:              w.cfg.Concurrency,
 		Queues:                   w.cfg.Queues,
@@ -134,13 +144,27 @@ func (w *Worker) Run(ctx context.Context) error {
 	outboxDone := make(chan struct{})
 	go func() {
 		defer close(outboxDone)
-		_ = w.enq.Run(ctx)
+		if w.ownEnq {
+			_ = w.enq.Run(ctx)
+		}
 	}()
 	<-ctx.Done()
 	srv.Shutdown()
 	<-outboxDone
 	w.log.Info("worker stopped")
 	return nil
+}
+
+// Close releases the worker's own Redis connections; Run calls it, and a
+// worker used only through Mux should be closed by its owner.
+func (w *Worker) Close() error {
+	var err error
+	w.closeOnce.Do(func() {
+		if w.ownEnq {
+			err = w.enq.Close()
+		}
+	})
+	return err
 }
 
 func (w *Worker) retryDelay(n int, err error, t *asynq.Task) time.Duration {
