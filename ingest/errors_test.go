@@ -113,6 +113,8 @@ func TestHTTPErrors(t *testing.T) {
 			[]byte(handOffer("video recvonly 102:H264/90000", "audio recvonly 111:opus/48000/2")), 404, "no such room"},
 		{"unknown session patch", "PATCH", "/rooms/lobby/whip/nope", "", "application/trickle-ice-sdpfrag", []byte("a=end-of-candidates\r\n"), 404, "no such session"},
 		{"unknown session delete", "DELETE", "/rooms/lobby/whip/nope", "", "", nil, 404, "no such session"},
+		{"GET on whip", "GET", "/rooms/lobby/whip", pub, "", nil, 405, "method GET not allowed"},
+		{"PUT on a session", "PUT", "/rooms/lobby/whep/x", pub, "", nil, 405, "method PUT not allowed"},
 		{"unknown viewer delete", "DELETE", "/rooms/lobby/whep/nope", "", "", nil, 404, "no such session"},
 	}
 	for _, c := range cases {

@@ -31,6 +31,20 @@ func (s *Server) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("PATCH /rooms/{room}/whep/{session}", s.handlePatch(KindViewer))
 	mux.HandleFunc("DELETE /rooms/{room}/whep/{session}", s.handleDelete(KindViewer))
 	mux.HandleFunc("OPTIONS /rooms/{room}/whep/{session}", s.handleSessionOptions)
+
+	// Any other method gets a JSON 405 rather than the mux's plain text.
+	for _, kind := range []string{"whip", "whep"} {
+		mux.HandleFunc("/rooms/{room}/"+kind, s.methodNotAllowed("POST, OPTIONS"))
+		mux.HandleFunc("/rooms/{room}/"+kind+"/{session}", s.methodNotAllowed("PATCH, DELETE, OPTIONS"))
+	}
+}
+
+func (s *Server) methodNotAllowed(allow string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		setCORS(w)
+		w.Header().Set("Allow", allow)
+		s.writeError(w, r, statusError(http.StatusMethodNotAllowed, "method %s not allowed here (allowed: %s)", r.Method, allow))
+	}
 }
 
 // httpError is an error with the status the client gets.
