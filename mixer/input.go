@@ -98,6 +98,9 @@ func (in *input) build() error {
 	if err != nil {
 		return err
 	}
+	if err := in.m.stats.countOverruns(q); err != nil {
+		return err
+	}
 	chain = append(chain, q)
 	if err := in.bin.AddMany(chain...); err != nil {
 		return fmt.Errorf("%w: add input elements: %w", ErrPipeline, err)

@@ -64,6 +64,9 @@ func (m *Mixer) buildVideo() error {
 	if err != nil {
 		return err
 	}
+	if err := m.stats.countOverruns(q); err != nil {
+		return err
+	}
 	enc, tail, err := m.videoEncoder()
 	if err != nil {
 		return err

@@ -270,3 +270,34 @@ func TestFailedTrackLeavesTheRoomRunning(t *testing.T) {
 	}
 	good.wait(20 * time.Second)
 }
+
+// TestStalledTrackDoesNotStallTheRoom: a participant that stops sending
+// (without leaving) does not hold back the composite.
+func TestStalledTrackDoesNotStallTheRoom(t *testing.T) {
+	clips := testenv.Inputs(t)
+	m := newMixer(t, Config{Width: 320, Height: 180})
+	f := startFeed(t, m, filepath.Join(clips, "p1.webm"), feedOptions{Duration: time.Second})
+	select {
+	case <-f.done: // sent its second, then silence; the tracks stay in the room
+	case <-time.After(20 * time.Second):
+		t.Fatal("feed did not finish")
+	}
+	if st := m.Stats(); st.Inputs != 2 {
+		t.Fatalf("%d inputs, want the stalled participant's 2", st.Inputs)
+	}
+	r := m.Output().Subscribe("after-stall", 1024)
+	defer r.Close()
+	counts := map[media.Codec]int{}
+	timeout := time.After(2 * time.Second)
+	for done := false; !done; {
+		select {
+		case s := <-r.C:
+			counts[s.Codec]++
+		case <-timeout:
+			done = true
+		}
+	}
+	if counts[media.H264] < 40 || counts[media.AAC] < 70 {
+		t.Fatalf("in 2 s after the stall: %v samples, want ~60 video and ~94 AAC", counts)
+	}
+}

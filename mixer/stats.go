@@ -1,7 +1,10 @@
 package mixer
 
 import (
+	"fmt"
 	"sync/atomic"
+
+	"github.com/go-gst/go-glib/glib"
 
 	"github.com/mosaic-rtc/mosaic/internal/media"
 )
@@ -13,6 +16,7 @@ type Stats struct {
 	InputsFailed     uint64 // tracks removed because their branch failed
 	PacketsIn        uint64 // RTP packets accepted from all tracks
 	PacketsDropped   uint64 // RTP packets refused (malformed, or the input was full or gone)
+	Overruns         uint64 // times a leaky queue (input or encoder) was full and dropped data
 	VideoFrames      uint64 // encoded composite video frames
 	Keyframes        uint64 // of which keyframes
 	AACFrames        uint64
@@ -24,6 +28,7 @@ type Stats struct {
 type counters struct {
 	inputsAdded, inputsFailed atomic.Uint64
 	packetsIn, packetsDropped atomic.Uint64
+	overruns                  atomic.Uint64
 	videoFrames, keyframes    atomic.Uint64
 	aacFrames, opusFrames     atomic.Uint64
 	keyframeRequests, untimed atomic.Uint64
@@ -50,6 +55,7 @@ func (c *counters) snapshot(inputs int) Stats {
 		InputsFailed:     c.inputsFailed.Load(),
 		PacketsIn:        c.packetsIn.Load(),
 		PacketsDropped:   c.packetsDropped.Load(),
+		Overruns:         c.overruns.Load(),
 		VideoFrames:      c.videoFrames.Load(),
 		Keyframes:        c.keyframes.Load(),
 		AACFrames:        c.aacFrames.Load(),
@@ -57,4 +63,14 @@ func (c *counters) snapshot(inputs int) Stats {
 		KeyframeRequests: c.keyframeRequests.Load(),
 		Untimed:          c.untimed.Load(),
 	}
+}
+
+// countOverruns counts a leaky queue's "overrun" signals.
+func (c *counters) countOverruns(queue interface {
+	Connect(string, any) (glib.SignalHandle, error)
+}) error {
+	if _, err := queue.Connect("overrun", func() { c.overruns.Add(1) }); err != nil {
+		return fmt.Errorf("%w: overrun signal: %w", ErrPipeline, err)
+	}
+	return nil
 }
