@@ -24,6 +24,7 @@ type testPublisher struct {
 	pc           *webrtc.PeerConnection
 	video, audio *webrtc.TrackLocalStaticSample
 	videoSender  *webrtc.RTPSender
+	videoMime    string
 	location     string
 	etag         string
 	plis         atomic.Int32
@@ -34,18 +35,18 @@ type testPublisher struct {
 
 func newTestPublisher(t *testing.T) *testPublisher {
 	t.Helper()
-	return newTestPublisherOn(t, clientAPI())
+	return newTestPublisherOn(t, clientAPI(), webrtc.MimeTypeVP8)
 }
 
-func newTestPublisherOn(t *testing.T, api *webrtc.API) *testPublisher {
+func newTestPublisherOn(t *testing.T, api *webrtc.API, videoMime string) *testPublisher {
 	t.Helper()
 	pc, err := api.NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &testPublisher{pc: pc, stop: make(chan struct{})}
+	p := &testPublisher{pc: pc, stop: make(chan struct{}), videoMime: videoMime}
 	t.Cleanup(p.close)
-	p.video, err = webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8}, "cam", "alice")
+	p.video, err = webrtc.NewTrackLocalStaticSample(webrtc.RTPCodecCapability{MimeType: videoMime}, "cam", "alice")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,9 +116,17 @@ func (p *testPublisher) publish(t *testing.T, h *harness, room, token string) *h
 func (p *testPublisher) send(t *testing.T) {
 	t.Helper()
 	dir := fixtureDir(t)
+	var aus [][]byte
+	if p.videoMime == webrtc.MimeTypeH264 {
+		aus = h264AccessUnits(t)
+	}
 	p.wg.Add(2)
 	go func() {
 		defer p.wg.Done()
+		if aus != nil {
+			p.loop(func() error { return sendAUs(aus, p.video, p.stop) })
+			return
+		}
 		p.loop(func() error { return sendIVF(filepath.Join(dir, "video.ivf"), p.video, p.stop) })
 	}()
 	go func() {
@@ -178,6 +187,22 @@ func sendIVF(path string, track *webrtc.TrackLocalStaticSample, stop <-chan stru
 			return err
 		}
 	}
+}
+
+func sendAUs(aus [][]byte, track *webrtc.TrackLocalStaticSample, stop <-chan struct{}) error {
+	tick := time.NewTicker(time.Second / 30)
+	defer tick.Stop()
+	for _, au := range aus {
+		select {
+		case <-stop:
+			return errStopped
+		case <-tick.C:
+		}
+		if err := track.WriteSample(pmedia.Sample{Data: au, Duration: time.Second / 30}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func sendOgg(path string, track *webrtc.TrackLocalStaticSample, stop <-chan struct{}) error {

@@ -91,7 +91,7 @@ func TestICETCP(t *testing.T) {
 	h := newHarness(t)
 	var se webrtc.SettingEngine
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeTCP4})
-	p := newTestPublisherOn(t, webrtc.NewAPI(webrtc.WithSettingEngine(se)))
+	p := newTestPublisherOn(t, webrtc.NewAPI(webrtc.WithSettingEngine(se)), webrtc.MimeTypeVP8)
 	p.publish(t, h, "lobby", h.token(t, "lobby", auth.RolePublish))
 	p.send(t)
 	s := firstSink(t, h, media.Video)

@@ -12,6 +12,7 @@ import (
 	"github.com/mosaic-rtc/mosaic/internal/auth"
 	"github.com/mosaic-rtc/mosaic/internal/media"
 	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4/pkg/media/h264writer"
 	"github.com/pion/webrtc/v4/pkg/media/ivfwriter"
 )
 
@@ -159,4 +160,47 @@ func atoiOr0(s string) int {
 		n = n*10 + int(c-'0')
 	}
 	return n
+}
+
+// An H264 publisher's packets reach the sink and decode.
+func TestPublishH264(t *testing.T) {
+	h := newHarness(t)
+	pub := newTestPublisherOn(t, clientAPI(), "video/H264")
+	pub.publish(t, h, "lobby", h.token(t, "lobby", auth.RolePublish))
+	pub.send(t)
+	s := firstSink(t, h, media.Video)
+	if s.info.MimeType != "video/H264" || s.info.ClockRate != 90000 {
+		t.Errorf("track info %+v", s.info)
+	}
+	waitFor(t, "two seconds of H264", 30*time.Second, func() bool { n, _ := s.counts(); return n > 150 })
+	pub.close()
+	<-s.closed
+
+	file := filepath.Join(t.TempDir(), "forwarded.h264")
+	f, err := os.Create(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := h264writer.NewWith(f)
+	s.mu.Lock()
+	for _, raw := range s.packets {
+		var p rtp.Packet
+		if err := p.Unmarshal(raw); err != nil {
+			t.Fatalf("unparsable RTP: %v", err)
+		}
+		if err := w.WriteRTP(&p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.mu.Unlock()
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	streams := probe(t, file)
+	if len(streams) != 1 || streams[0].CodecName != "h264" || atoiOr0(streams[0].ReadFrames) < 45 {
+		t.Fatalf("forwarded H264 %+v", streams)
+	}
+	if w, hh := frameSize(t, file); w != 320 || hh != 240 {
+		t.Errorf("frames %dx%d", w, hh)
+	}
 }
