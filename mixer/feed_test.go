@@ -62,7 +62,7 @@ func startFeed(t testing.TB, m *Mixer, clip string, o feedOptions) *feed {
 	if o.Pattern != "" {
 		// A synthetic participant: live test pattern, video only.
 		o.NoAudio = true
-		desc = fmt.Sprintf("videotestsrc is-live=true pattern=%s ! video/x-raw,width=640,height=360,framerate=30/1 ! "+
+		desc = fmt.Sprintf("videotestsrc is-live=true pattern=%s ! capsfilter name=res caps=video/x-raw,width=640,height=360,framerate=30/1 ! "+
 			"vp8enc deadline=1 cpu-used=8 keyframe-max-dist=30 ! %s ! appsink name=v sync=true", o.Pattern, videoDesc)
 	}
 	if !o.NoAudio {

@@ -301,3 +301,40 @@ func TestStalledTrackDoesNotStallTheRoom(t *testing.T) {
 		t.Fatalf("in 2 s after the stall: %v samples, want ~60 video and ~94 AAC", counts)
 	}
 }
+
+// TestResolutionChange: a sender switching from 16:9 to 4:3 mid-stream (as
+// WebRTC senders do under congestion) keeps its tile, now pillarboxed.
+func TestResolutionChange(t *testing.T) {
+	const w, h = 320, 180
+	m := newMixer(t, Config{Width: w, Height: h})
+	rec := startRecording(t, m)
+	f := startFeed(t, m, "", feedOptions{Pattern: "white", Duration: 3 * time.Second})
+	time.Sleep(1500 * time.Millisecond)
+	res, err := f.pipeline.GetElementByName("res")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.SetArg("caps", "video/x-raw,width=320,height=240,framerate=30/1")
+	f.wait(20 * time.Second)
+	path := rec.write(t, t.TempDir())
+	frames := mediatest.Frames(t, path, w, h, 10)
+	edge, centre := image.Rect(2, 10, 30, h-50), image.Rect(w/2-40, 20, w/2+40, h-20) // the name is at the bottom left
+	count := func(from, to float64, region image.Rectangle) (lit, all int) {
+		for i := int(from * 10); i < int(to*10) && i < len(frames); i++ {
+			all++
+			if !mediatest.IsBlack(frames[i], w, region) {
+				lit++
+			}
+		}
+		return lit, all
+	}
+	if lit, all := count(0.5, 1.3, edge); lit*2 < all {
+		t.Fatalf("16:9: edge lit in %d of %d frames, want the full picture", lit, all)
+	}
+	if lit, all := count(2.2, 2.9, edge); lit*2 > all {
+		t.Fatalf("4:3: edge lit in %d of %d frames, want pillarbox bars", lit, all)
+	}
+	if lit, all := count(2.2, 2.9, centre); lit*2 < all {
+		t.Fatalf("4:3: centre lit in %d of %d frames, want the picture", lit, all)
+	}
+}
