@@ -2,6 +2,25 @@
 // GStreamer pipeline per room tiles the video on a black background, mixes
 // the audio over silence, encodes once (H.264 or VP8, AAC and Opus) and hands
 // out the encoded samples on a media.Stream.
+//
+// Per track (a bin, added and removed while playing):
+//
+//	appsrc (RTP, do-timestamp) → rtpjitterbuffer → depay [→ h264parse] → decoder
+//	  video: → videoconvert → aspectratiocrop → textoverlay (name) → queue (leaky) → compositor pad
+//	  audio: → audioconvert → audioresample → S16 48 kHz stereo → queue (leaky) → audiomixer pad
+//
+// Room:
+//
+//	videotestsrc black (live) → compositor → WxH@FPS I420 → queue (leaky) → x264enc → h264parse → appsink
+//	                                                                      (or vp8enc → appsink)
+//	audiotestsrc silence (live) → audiomixer → tee → audioconvert → avenc_aac → appsink
+//	                                             └→ opusenc → appsink
+//
+// Output samples are stamped with the pipeline's running time. AAC samples
+// are moved earlier by the encoder's priming delay (1024 samples for
+// avenc_aac), so a muxer must not add a priming edit list of its own.
+// Tracks of one participant are lip-synced from their RTCP sender reports
+// (see sync.go).
 package mixer
 
 import (
@@ -109,7 +128,8 @@ func New(cfg Config) (*Mixer, error) {
 // samples on one stream; readers filter by Codec.
 func (m *Mixer) Output() *media.Stream { return m.out }
 
-// Info describes the encoded streams, AAC AudioSpecificConfig included.
+// Info describes the encoded streams, AAC AudioSpecificConfig included. It
+// never blocks: New does not return before the AAC configuration is known.
 func (m *Mixer) Info() media.StreamInfo {
 	m.infoMu.Lock()
 	defer m.infoMu.Unlock()
