@@ -27,6 +27,8 @@ type mp4Info struct {
 	// complete fragment (or the moov): anything after it is a torn write.
 	ValidEnd int64
 	Duration time.Duration // longest track, from moov durations or fragments
+	Video    bool          // has a video track
+	Audio    bool          // has an audio track
 }
 
 // readBoxes lists the complete boxes in [off, end) of r.
@@ -118,6 +120,8 @@ func inspectMP4(path string) (mp4Info, error) {
 		return info, fmt.Errorf("%w: %s has no moov", ErrNotMP4, path)
 	}
 	for _, t := range tracks {
+		info.Video = info.Video || t.handler == "vide"
+		info.Audio = info.Audio || t.handler == "soun"
 		if t.scale == 0 {
 			continue
 		}

@@ -12,6 +12,7 @@ type trackTime struct {
 	moovDur    uint64 // mdhd duration (finalized files)
 	defaultDur uint32 // trex default_sample_duration
 	fragEnd    uint64 // end of the last fragment's samples, in track units
+	handler    string // hdlr handler type: "vide", "soun", …
 }
 
 func readPayload(r io.ReaderAt, b box) ([]byte, error) {
@@ -83,6 +84,9 @@ func readMoov(r io.ReaderAt, moov box, tracks map[uint32]*trackTime) error {
 				id = be32(tkhd, 12)
 			}
 			t := track(id)
+			if hdlr := find(find(trak, "mdia"), "hdlr"); len(hdlr) >= 12 {
+				t.handler = string(hdlr[8:12])
+			}
 			if mdhd[0] == 1 {
 				if len(mdhd) < 36 {
 					return fmt.Errorf("%w: short mdhd", ErrNotMP4)
