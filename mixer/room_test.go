@@ -338,3 +338,34 @@ func TestResolutionChange(t *testing.T) {
 		t.Fatalf("4:3: centre lit in %d of %d frames, want the picture", lit, all)
 	}
 }
+
+// TestCloseWhileParticipantsSend: Close in the middle of a conversation is
+// quick and leaves the senders with ErrClosed.
+func TestCloseWhileParticipantsSend(t *testing.T) {
+	clips := testenv.Inputs(t)
+	m, err := New(Config{Room: "busy", Width: 320, Height: 180})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := startFeed(t, m, filepath.Join(clips, "p1.webm"), feedOptions{})
+	time.Sleep(time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	began := time.Now()
+	if err := m.Close(ctx); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if d := time.Since(began); d > 5*time.Second {
+		t.Fatalf("Close took %s", d)
+	}
+	for _, s := range f.sinks {
+		if err := s.WriteRTP(make([]byte, 20)); !errors.Is(err, ErrClosed) {
+			t.Fatalf("WriteRTP after Close = %v, want ErrClosed", err)
+		}
+	}
+	select {
+	case <-f.done: // the feed stops on ErrClosed
+	case <-time.After(10 * time.Second):
+		t.Fatal("feed still running after the mixer closed")
+	}
+}
