@@ -14,6 +14,9 @@ var (
 	ErrBadWebM = errors.New("publisher: unsupported or malformed WebM")
 	// ErrBadAnswer is returned when the server's response is not a usable SDP answer.
 	ErrBadAnswer = errors.New("publisher: bad response from server")
+	// ErrTrackRefused is returned when the answer rejects a track we send
+	// (typically: no codec in common).
+	ErrTrackRefused = errors.New("publisher: the server refused the track")
 	// ErrConnectTimeout is returned when ICE/DTLS does not connect in time.
 	ErrConnectTimeout = errors.New("publisher: connection not established in time")
 	// ErrConnectionFailed is returned when the peer connection fails or closes.

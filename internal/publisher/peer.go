@@ -73,7 +73,8 @@ func (w *connWatch) wait(ctx context.Context, timeout time.Duration) error {
 // negotiate creates the offer, waits for ICE gathering (no trickle), POSTs it
 // and applies the answer. On success the caller owns the session and must
 // delete it.
-func negotiate(ctx context.Context, pc *webrtc.PeerConnection, client *http.Client, endpoint, token string) (*session, error) {
+// The answer must accept every codec in sent.
+func negotiate(ctx context.Context, pc *webrtc.PeerConnection, client *http.Client, endpoint, token string, sent ...webrtc.RTPCodecCapability) (*session, error) {
 	offer, err := pc.CreateOffer(nil)
 	if err != nil {
 		return nil, fmt.Errorf("create offer: %w", err)
@@ -89,6 +90,10 @@ func negotiate(ctx context.Context, pc *webrtc.PeerConnection, client *http.Clie
 	}
 	answer, sess, err := postOffer(ctx, client, endpoint, token, pc.LocalDescription().SDP)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkAccepted(answer, sent...); err != nil {
+		_ = sess.delete(ctx)
 		return nil, err
 	}
 	desc := webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer}

@@ -64,7 +64,13 @@ func (p *publication) run(ctx context.Context) (Stats, error) {
 	setupCtx, cancel := context.WithTimeout(ctx, p.opts.ConnectTimeout)
 	defer cancel()
 	client := &http.Client{Timeout: p.opts.ConnectTimeout}
-	sess, err := negotiate(setupCtx, pc, client, p.opts.URL, p.opts.Token)
+	var sent []webrtc.RTPCodecCapability
+	for _, s := range []*trackSender{p.video, p.audio} {
+		if s != nil {
+			sent = append(sent, s.track.Codec())
+		}
+	}
+	sess, err := negotiate(setupCtx, pc, client, p.opts.URL, p.opts.Token, sent...)
 	if err != nil {
 		return Stats{}, err
 	}

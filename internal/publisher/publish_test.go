@@ -201,3 +201,17 @@ func firstPTS(t *testing.T, path string, video bool) time.Duration {
 		}
 	}
 }
+
+// A server without H.264 refuses the video track: a precise error, and the
+// session it created is deleted.
+func TestPublishCodecRefused(t *testing.T) {
+	srv := newTestServer(t, testToken)
+	srv.vp8Only = true
+	_, err := Publish(context.Background(), Options{URL: srv.url("whip"), Token: testToken, TestPattern: true, Codec: "h264"})
+	if !errors.Is(err, ErrTrackRefused) || !strings.Contains(err.Error(), "video") {
+		t.Fatalf("err = %v, want ErrTrackRefused for video", err)
+	}
+	if _, deleted := srv.session(1); !deleted {
+		t.Error("refused session not deleted")
+	}
+}

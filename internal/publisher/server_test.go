@@ -24,6 +24,8 @@ type testServer struct {
 	t     *testing.T
 	srv   *httptest.Server
 	token string
+	// vp8Only makes the server support VP8 and Opus only.
+	vp8Only bool
 
 	mu       sync.Mutex
 	sessions map[string]*testSession
@@ -85,7 +87,7 @@ func (s *testServer) post(w http.ResponseWriter, r *http.Request, whep bool) {
 		jsonError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	pc, err := newPeerConnection(nil)
+	pc, err := s.newPeer()
 	if err != nil {
 		jsonError(w, http.StatusInternalServerError, err.Error())
 		return
@@ -131,6 +133,25 @@ func (s *testServer) post(w http.ResponseWriter, r *http.Request, whep bool) {
 	w.Header().Set("Location", "/rooms/"+r.PathValue("room")+"/sessions/"+sess.id)
 	w.WriteHeader(http.StatusCreated)
 	_, _ = io.WriteString(w, pc.LocalDescription().SDP)
+}
+
+func (s *testServer) newPeer() (*webrtc.PeerConnection, error) {
+	if !s.vp8Only {
+		return newPeerConnection(nil)
+	}
+	me := &webrtc.MediaEngine{}
+	for _, c := range []struct {
+		p    webrtc.RTPCodecParameters
+		kind webrtc.RTPCodecType
+	}{
+		{webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}, PayloadType: 96}, webrtc.RTPCodecTypeVideo},
+		{webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, PayloadType: 111}, webrtc.RTPCodecTypeAudio},
+	} {
+		if err := me.RegisterCodec(c.p, c.kind); err != nil {
+			return nil, err
+		}
+	}
+	return webrtc.NewAPI(webrtc.WithMediaEngine(me)).NewPeerConnection(webrtc.Configuration{})
 }
 
 // addForwarders gives a WHEP peer one track per kind fed from src.
