@@ -40,10 +40,7 @@ func WHEPView(ctx context.Context, url, token string, d time.Duration) (ViewStat
 		return ViewStats{}, err
 	}
 	v := &viewer{pc: pc}
-	defer func() {
-		_ = pc.Close()
-		v.readers.Wait()
-	}()
+	defer v.close()
 	for _, kind := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeVideo, webrtc.RTPCodecTypeAudio} {
 		if _, err := pc.AddTransceiverFromKind(kind, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
 			return ViewStats{}, fmt.Errorf("add %s transceiver: %w", kind, err)
@@ -86,8 +83,7 @@ loop:
 			v.requestKeyframe()
 		}
 	}
-	_ = pc.Close() // ends the readers before the counters are read
-	v.readers.Wait()
+	v.close() // ends the readers before the counters are read
 	st := v.stats()
 	st.SetupTime = setup
 	return st, viewErr
@@ -100,6 +96,7 @@ type viewer struct {
 	connected atomic.Int64 // unix nanos
 
 	mu         sync.Mutex
+	closed     bool // no more readers may start
 	videoCodec string
 	videoSSRC  uint32
 	frames     int
@@ -111,13 +108,28 @@ type viewer struct {
 }
 
 func (v *viewer) onTrack(t *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+	v.mu.Lock()
+	if v.closed {
+		v.mu.Unlock()
+		return
+	}
 	v.readers.Add(1)
+	v.mu.Unlock()
 	defer v.readers.Done()
 	if t.Kind() == webrtc.RTPCodecTypeAudio {
 		v.readAudio(t)
 		return
 	}
 	v.readVideo(t)
+}
+
+// close stops new readers, closes the connection and waits for the readers.
+func (v *viewer) close() {
+	v.mu.Lock()
+	v.closed = true
+	v.mu.Unlock()
+	_ = v.pc.Close()
+	v.readers.Wait()
 }
 
 func (v *viewer) readAudio(t *webrtc.TrackRemote) {
