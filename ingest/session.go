@@ -125,6 +125,12 @@ func (s *session) run(remove func(*session)) {
 		"packets", s.packets.Load())
 }
 
+// abort drops a session whose run goroutine never started.
+func (s *session) abort() {
+	s.cancel()
+	_ = s.pc.Close()
+}
+
 // close ends the session and waits until it is gone.
 func (s *session) close() {
 	s.cancel()

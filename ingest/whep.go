@@ -51,7 +51,7 @@ func (s *Server) startViewer(r *http.Request, room string, claims *auth.Claims, 
 	ss := newSession(KindViewer, room, pc, s.log)
 	ss.name = claims.Identity
 	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer}); err != nil {
-		_ = pc.Close()
+		ss.abort()
 		return nil, "", fmt.Errorf("%w: %v", ErrMalformedOffer, err)
 	}
 	ss.remoteUfrag = remoteUfrag(pc)
@@ -67,12 +67,12 @@ func (s *Server) startViewer(r *http.Request, room string, claims *auth.Claims, 
 		}
 	}
 	if err != nil {
-		_ = pc.Close()
+		ss.abort()
 		return nil, "", fmt.Errorf("add composite tracks: %w", err)
 	}
 	live, err := s.cfg.Rooms.Watch(r.Context(), room, ss.id)
 	if err != nil {
-		_ = pc.Close()
+		ss.abort()
 		return nil, "", fmt.Errorf("watch room %s: %w", room, err)
 	}
 	v.live = live

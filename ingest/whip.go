@@ -44,13 +44,13 @@ func (s *Server) startPublisher(r *http.Request, room string, claims *auth.Claim
 	ss := newSession(KindPublisher, room, pc, s.log)
 	ss.name = claims.Identity
 	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer}); err != nil {
-		_ = pc.Close()
+		ss.abort()
 		return nil, "", fmt.Errorf("%w: %v", ErrMalformedOffer, err)
 	}
 	ss.remoteUfrag = remoteUfrag(pc)
 	rm, err := s.cfg.Rooms.Join(r.Context(), room, Participant{ID: ss.id, Name: ss.name})
 	if err != nil {
-		_ = pc.Close()
+		ss.abort()
 		return nil, "", fmt.Errorf("join room %s: %w", room, err)
 	}
 	pub := &publisher{s: ss, room: rm}
@@ -119,7 +119,6 @@ func ufragOf(sd *sdp.SessionDescription) string {
 	}
 	return ""
 }
-
 
 // parseSDP parses a copy of a description's text: pion's own descriptions
 // cache their parse and must not be unmarshalled from another goroutine.
