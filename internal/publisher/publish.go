@@ -1,6 +1,10 @@
 // Package publisher is a WHIP client: it sends a WebM file or a live test
 // pattern to a WHIP endpoint in real time, and (view.go) a WHEP client that
 // counts what it receives. It backs `mosaic publish`, tests and load tools.
+//
+// Building needs cgo with libvpx and x264 found by pkg-config (libvpx-dev,
+// libx264-dev); libopus is linked statically from the copy inside
+// mediadevices, or from the system (pkg-config opus) with -tags dynamic.
 package publisher
 
 import (
