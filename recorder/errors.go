@@ -22,3 +22,10 @@ var (
 	// ErrNoVideo reports a file without a decodable video stream.
 	ErrNoVideo = errors.New("recorder: no video")
 )
+
+var (
+	// ErrRTP reports a packet that is not RTP of the track.
+	ErrRTP = errors.New("recorder: bad rtp packet")
+	// ErrCodec reports a track codec the raw-track recorder cannot store.
+	ErrCodec = errors.New("recorder: unsupported track codec")
+)
