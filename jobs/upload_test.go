@@ -98,23 +98,39 @@ func TestUploadIsIdempotent(t *testing.T) {
 	path := makeSegment(t, dir, 1, 1)
 	sum, size, _ := storage.HashFile(path)
 	key := jobs.SegmentKey(rec.Room, rec.ID, 1)
-	// The object is already there (an earlier attempt put it) and the local
-	// file is gone: the task succeeds without it.
-	if _, err := e.store.PutFile(ctx, key, path, storage.PutOptions{}); err != nil {
+	before, err := e.store.PutFile(ctx, key, path, storage.PutOptions{})
+	if err != nil {
 		t.Fatal(err)
 	}
-	os.Remove(path)
 	w, err := jobs.NewWorker(jobs.WorkerConfig{RedisURL: e.redisURL, Store: e.store, Catalog: e.cat, Log: e.log})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer w.Close()
+	// The object is already there with the same size and checksum: no
+	// second put, and the local file goes.
+	time.Sleep(1100 * time.Millisecond)
 	task, err := jobs.NewUploadTask(jobs.UploadPayload{RecordingID: rec.ID, Room: rec.Room, Index: 1, Path: path, Size: size, SHA256: sum}, "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := w.Mux().ProcessTask(ctx, task); err != nil {
 		t.Fatal(err)
+	}
+	after, err := e.store.Stat(ctx, key)
+	if err != nil || !after.LastModified.Equal(before.LastModified) {
+		t.Fatalf("object was written again: %v %v -> %v", err, before.LastModified, after.LastModified)
+	}
+	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("local file kept: %v", err)
+	}
+	// A retry after the local file is gone succeeds, with or without a
+	// checksum in the payload.
+	for _, sha := range []string{sum, ""} {
+		task, _ = jobs.NewUploadTask(jobs.UploadPayload{RecordingID: rec.ID, Room: rec.Room, Index: 1, Path: path, Size: size, SHA256: sha}, "")
+		if err := w.Mux().ProcessTask(ctx, task); err != nil {
+			t.Fatalf("retry without local file (sha %q): %v", sha, err)
+		}
 	}
 	got, _ := e.cat.Get(ctx, rec.ID)
 	if !got.Segment(1).Uploaded {
