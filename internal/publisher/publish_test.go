@@ -70,6 +70,9 @@ func TestPublishFile(t *testing.T) {
 	if st.PacketsSent < int(frames+audio) {
 		t.Errorf("packets sent %d < packets received %d", st.PacketsSent, frames+audio)
 	}
+	if st.RTT <= 0 || st.RTT > time.Second {
+		t.Errorf("RTT from receiver reports: %v", st.RTT)
+	}
 	if st.SetupTime <= 0 || st.SetupTime > 20*time.Second {
 		t.Errorf("setup time %v", st.SetupTime)
 	}
@@ -213,5 +216,21 @@ func TestPublishCodecRefused(t *testing.T) {
 	}
 	if _, deleted := srv.session(1); !deleted {
 		t.Error("refused session not deleted")
+	}
+}
+
+// NACKs and PLIs from the server are counted (the file source cannot make a
+// keyframe; the NACK is answered from pion's send buffer).
+func TestPublishCountsFeedback(t *testing.T) {
+	srv := newTestServer(t, testToken)
+	srv.feedback = true
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	st, err := Publish(ctx, Options{URL: srv.url("whip"), Token: testToken, File: clip(t), Duration: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.NACKsReceived != 1 || st.PLIsReceived != 1 {
+		t.Errorf("NACKs %d PLIs %d, want 1 and 1", st.NACKsReceived, st.PLIsReceived)
 	}
 }

@@ -26,6 +26,9 @@ type testServer struct {
 	token string
 	// vp8Only makes the server support VP8 and Opus only.
 	vp8Only bool
+	// feedback makes the server send one NACK and one PLI for the video
+	// track after its 30th packet.
+	feedback bool
 
 	mu       sync.Mutex
 	sessions map[string]*testSession
@@ -112,7 +115,8 @@ func (s *testServer) post(w http.ResponseWriter, r *http.Request, whep bool) {
 			return
 		}
 	} else {
-		pc.OnTrack(func(t *webrtc.TrackRemote, rec *webrtc.RTPReceiver) { sess.receive(t, rec) })
+		feedback := s.feedback
+		pc.OnTrack(func(t *webrtc.TrackRemote, rec *webrtc.RTPReceiver) { sess.receive(t, rec, feedback) })
 	}
 	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: string(offer)}); err != nil {
 		jsonError(w, http.StatusBadRequest, err.Error())
@@ -196,7 +200,7 @@ func (s *testServer) addForwarders(pc *webrtc.PeerConnection, src *testSession) 
 	return nil
 }
 
-func (sess *testSession) receive(t *webrtc.TrackRemote, rec *webrtc.RTPReceiver) {
+func (sess *testSession) receive(t *webrtc.TrackRemote, rec *webrtc.RTPReceiver, feedback bool) {
 	video := t.Kind() == webrtc.RTPCodecTypeVideo
 	if video {
 		sess.videoMime.Store(t.Codec().MimeType)
@@ -236,7 +240,13 @@ func (sess *testSession) receive(t *webrtc.TrackRemote, rec *webrtc.RTPReceiver)
 			sess.forward(p, false)
 			continue
 		}
-		sess.videoPackets.Add(1)
+		if sess.videoPackets.Add(1) == 30 && feedback {
+			ssrc := uint32(t.SSRC())
+			_ = sess.pc.WriteRTCP([]rtcp.Packet{
+				&rtcp.TransportLayerNack{MediaSSRC: ssrc, Nacks: []rtcp.NackPair{{PacketID: p.SequenceNumber - 5}}},
+				&rtcp.PictureLossIndication{MediaSSRC: ssrc},
+			})
+		}
 		if p.Marker {
 			sess.videoFrames.Add(1)
 		}
