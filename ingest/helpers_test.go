@@ -26,19 +26,18 @@ import (
 // packets and sender reports, and serves a live composite from a real H264
 // encoding.
 type testRooms struct {
-	mu      sync.Mutex
-	full    map[string]bool
-	refuse  map[media.Kind]bool // AddTrack refuses tracks of these kinds
-	sinks   []*testSink
-	joined  []Participant
-	left    chan string
-	lives   map[string]*testLive
-	onTrack chan *testSink
+	mu     sync.Mutex
+	full   map[string]bool
+	refuse map[media.Kind]bool // AddTrack refuses tracks of these kinds
+	sinks  []*testSink
+	joined []Participant
+	left   chan string
+	lives  map[string]*testLive
 }
 
 func newTestRooms() *testRooms {
 	return &testRooms{full: map[string]bool{}, refuse: map[media.Kind]bool{}, left: make(chan string, 16),
-		lives: map[string]*testLive{}, onTrack: make(chan *testSink, 64)}
+		lives: map[string]*testLive{}}
 }
 
 func (r *testRooms) Join(_ context.Context, room string, p Participant) (Room, error) {
@@ -76,10 +75,6 @@ func (tr *testRoom) AddTrack(info media.TrackInfo, requestKeyframe func()) (medi
 	}
 	tr.r.sinks = append(tr.r.sinks, s)
 	tr.r.mu.Unlock()
-	select {
-	case tr.r.onTrack <- s:
-	default:
-	}
 	return s, nil
 }
 
@@ -99,6 +94,7 @@ type testSink struct {
 	srs             []media.SenderReport
 	closed          chan struct{}
 	closeOnce       sync.Once
+	claimed         bool // taken by firstSink (guarded by testRooms.mu)
 }
 
 func (s *testSink) WriteRTP(p []byte) error {

@@ -15,20 +15,23 @@ import (
 	"github.com/pion/webrtc/v4"
 )
 
-// firstSink waits for the next track of kind to reach the room.
+// firstSink waits for the next unclaimed track of kind to reach the room.
 func firstSink(t *testing.T, h *harness, kind media.Kind) *testSink {
 	t.Helper()
-	deadline := time.After(20 * time.Second)
-	for {
-		select {
-		case s := <-h.rooms.onTrack:
-			if s.info.Kind == kind {
-				return s
+	var found *testSink
+	waitFor(t, fmt.Sprintf("a %s track in the room", kind), 20*time.Second, func() bool {
+		h.rooms.mu.Lock()
+		defer h.rooms.mu.Unlock()
+		for _, s := range h.rooms.sinks {
+			if s.info.Kind == kind && !s.claimed {
+				s.claimed = true
+				found = s
+				return true
 			}
-		case <-deadline:
-			t.Fatalf("no %s track reached the room", kind)
 		}
-	}
+		return false
+	})
+	return found
 }
 
 func growing(t *testing.T, s *testSink, what string) {
