@@ -9,6 +9,8 @@ var (
 	// ErrNotReady is returned by the finalize handler while the recording
 	// is still running or has segments not yet uploaded; the task is retried.
 	ErrNotReady = errors.New("jobs: recording not ready to finalize")
+	// ErrNoSegments is returned when a recording stopped without any segment.
+	ErrNoSegments = errors.New("jobs: recording has no segments")
 	// ErrSegmentLost is returned when a segment's local file is gone and the
 	// object store does not hold a verified copy.
 	ErrSegmentLost = errors.New("jobs: segment lost")

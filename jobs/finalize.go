@@ -25,6 +25,10 @@ const (
 	finalizeMaxRetry  = 25
 	finalizeTimeout   = 30 * time.Minute
 	finalizeRetention = 24 * time.Hour
+	// A stopped recording with no segment after noSegmentsWait, or with
+	// segments not uploaded after uploadsWait, fails.
+	noSegmentsWait = 2 * time.Minute
+	uploadsWait    = 24 * time.Hour
 )
 
 // FinalizePayload names the recording to finalize.
@@ -104,8 +108,18 @@ func (h *handlers) finalize(ctx context.Context, id string, log *slog.Logger) er
 		return nil
 	}
 	if !rec.ReadyToFinalize() {
-		return fmt.Errorf("finalize %s: %w (stopped %v, %d segments, all uploaded %v)",
+		err := fmt.Errorf("finalize %s: %w (stopped %v, %d segments, all uploaded %v)",
 			id, ErrNotReady, rec.Stopped(), len(rec.Segments), rec.AllUploaded())
+		if rec.Stopped() {
+			waited := time.Since(*rec.StoppedAt)
+			if len(rec.Segments) == 0 && waited > noSegmentsWait {
+				return fmt.Errorf("finalize %s: %w: stopped %s ago: %w", id, ErrNoSegments, waited.Round(time.Second), asynq.SkipRetry)
+			}
+			if waited > uploadsWait {
+				return fmt.Errorf("finalize %s: segments still not uploaded %s after stop: %w", id, waited.Round(time.Second), asynq.SkipRetry)
+			}
+		}
+		return err
 	}
 	if h.media == nil {
 		return fmt.Errorf("finalize %s: %w: no media implementation: %w", id, ErrConfig, asynq.SkipRetry)
@@ -185,7 +199,7 @@ func (h *handlers) finalize(ctx context.Context, id string, log *slog.Logger) er
 			return nil
 		}
 		finished = true
-		r.State, r.Error, r.DurationS, r.Files = catalog.StateReady, "", duration, files
+		r.State, r.DurationS, r.Files = catalog.StateReady, duration, files
 		return nil
 	})
 	if err != nil {

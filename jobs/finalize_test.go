@@ -3,6 +3,7 @@ package jobs_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"math"
 	"net/http"
@@ -12,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/hibiken/asynq"
 
 	"github.com/mosaic-rtc/mosaic/internal/catalog"
 	"github.com/mosaic-rtc/mosaic/jobs"
@@ -206,5 +209,55 @@ func moovBeforeMdat(t *testing.T, path string) bool {
 			return false
 		}
 		off += size
+	}
+}
+
+func TestFinalizeNotReadyAndEmpty(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	w, err := jobs.NewWorker(jobs.WorkerConfig{RedisURL: e.redisURL, Store: e.store, Catalog: e.cat, Media: &ffmpegMedia{}, Log: e.log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	finalize := func(id string) error {
+		task, err := jobs.NewFinalizeTask(jobs.FinalizePayload{RecordingID: id})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return w.Mux().ProcessTask(ctx, task)
+	}
+
+	// Still recording, then stopped with a segment not uploaded: retried.
+	rec := e.newRecording(t, "room-x")
+	if err := finalize(rec.ID); !errors.Is(err, jobs.ErrNotReady) {
+		t.Fatalf("while recording: %v", err)
+	}
+	now := time.Now()
+	e.cat.Update(ctx, rec.ID, func(r *catalog.Recording) error {
+		r.StoppedAt, r.State = &now, catalog.StateUploading
+		r.PutSegment(catalog.Segment{Index: 1, Name: "seg-00001.mp4"})
+		return nil
+	})
+	if err := finalize(rec.ID); !errors.Is(err, jobs.ErrNotReady) || errors.Is(err, asynq.SkipRetry) {
+		t.Fatalf("segment not uploaded: %v", err)
+	}
+	if got, _ := e.cat.Get(ctx, rec.ID); got.State != catalog.StateUploading {
+		t.Fatalf("state: %s", got.State)
+	}
+
+	// Stopped long ago without any segment: failed for good.
+	empty := e.newRecording(t, "room-x")
+	long := time.Now().Add(-10 * time.Minute)
+	e.cat.Update(ctx, empty.ID, func(r *catalog.Recording) error { r.StoppedAt, r.State = &long, catalog.StateUploading; return nil })
+	if err := finalize(empty.ID); !errors.Is(err, jobs.ErrNoSegments) || !errors.Is(err, asynq.SkipRetry) {
+		t.Fatalf("no segments: %v", err)
+	}
+	if got, _ := e.cat.Get(ctx, empty.ID); got.State != catalog.StateFailed || got.Error == "" {
+		t.Fatalf("empty recording: %s %q", got.State, got.Error)
+	}
+	// An unknown recording is not retried.
+	if err := finalize(catalog.NewID()); !errors.Is(err, catalog.ErrNotFound) || !errors.Is(err, asynq.SkipRetry) {
+		t.Fatalf("unknown recording: %v", err)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -19,8 +20,12 @@ type Store struct {
 	prefix string
 }
 
-// New returns a store using keys that start with prefix (e.g. "mosaic:").
+// New returns a store using keys that start with prefix (e.g. "mosaic";
+// a ":" separator is added when missing).
 func New(rdb *redis.Client, prefix string) *Store {
+	if prefix != "" && !strings.HasSuffix(prefix, ":") {
+		prefix += ":"
+	}
 	return &Store{rdb: rdb, prefix: prefix}
 }
 
