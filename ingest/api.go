@@ -107,6 +107,10 @@ func newTransport(port int, publicIPs []string) (*transport, error) {
 	se.SetICETCPMux(t.tcpMux)
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeTCP4})
 	se.SetIncludeLoopbackCandidate(true)
+	// No mDNS socket per session: clients reach the server's host
+	// candidates, and their own .local candidates show up as
+	// peer-reflexive when their checks arrive.
+	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	// A publisher that vanished without DELETE frees its room seat after
 	// about fifteen seconds of silence.
 	se.SetICETimeouts(5*time.Second, 15*time.Second, 2*time.Second)
