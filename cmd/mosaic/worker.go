@@ -14,8 +14,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mosaic-rtc/mosaic/internal/catalog"
-	"github.com/mosaic-rtc/mosaic/jobs"
 	"github.com/mosaic-rtc/mosaic/internal/node"
+	"github.com/mosaic-rtc/mosaic/jobs"
 	"github.com/mosaic-rtc/mosaic/storage"
 )
 

@@ -21,10 +21,10 @@ import (
 	"github.com/mosaic-rtc/mosaic/internal/auth"
 	"github.com/mosaic-rtc/mosaic/internal/catalog"
 	"github.com/mosaic-rtc/mosaic/internal/embedded"
+	"github.com/mosaic-rtc/mosaic/internal/media"
 	"github.com/mosaic-rtc/mosaic/internal/recording"
 	"github.com/mosaic-rtc/mosaic/internal/room"
 	"github.com/mosaic-rtc/mosaic/jobs"
-	"github.com/mosaic-rtc/mosaic/internal/media"
 	"github.com/mosaic-rtc/mosaic/mixer"
 	"github.com/mosaic-rtc/mosaic/storage"
 )
@@ -146,7 +146,7 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 		n.worker, err = jobs.NewWorker(jobs.WorkerConfig{
 			RedisURL: redisURL, Concurrency: cfg.WorkerConcurrency,
 			Queues: map[string]int{uploadQueue: 6, "default": 3},
-			Store: n.store, Catalog: n.catalog, Enqueuer: n.enqueuer, Media: Media(),
+			Store:  n.store, Catalog: n.catalog, Enqueuer: n.enqueuer, Media: Media(),
 			Dir: cfg.DataDir, UploadQueue: uploadQueue,
 			WebhookURL: cfg.WebhookURL, WebhookSecret: cfg.WebhookSecret, Log: n.log.With("part", "worker"),
 		})
