@@ -13,6 +13,7 @@ type progress struct {
 	total     time.Duration
 	lastAt    time.Time
 	lastBytes int64
+	printed   bool
 }
 
 func newProgress(w io.Writer, total time.Duration) *progress {
@@ -25,6 +26,10 @@ func (p *progress) print(st Stats) {
 	}
 	now := time.Now()
 	bytes := st.VideoBytes + st.AudioBytes
+	if p.printed && bytes == p.lastBytes && now.Sub(p.lastAt) < time.Second {
+		return // the final line would repeat the last one
+	}
+	p.printed = true
 	kbps := 0.0
 	if dt := now.Sub(p.lastAt).Seconds(); dt > 0 {
 		kbps = float64(bytes-p.lastBytes) * 8 / dt / 1000

@@ -68,6 +68,7 @@ func (p *publication) run(ctx context.Context) (Stats, error) {
 	setupCtx, cancel := context.WithTimeout(ctx, p.opts.ConnectTimeout)
 	defer cancel()
 	client := &http.Client{Timeout: p.opts.ConnectTimeout}
+	defer client.CloseIdleConnections() // after the DELETE (defers run in reverse)
 	var sent []webrtc.RTPCodecCapability
 	for _, s := range []*trackSender{p.video, p.audio} {
 		if s != nil {

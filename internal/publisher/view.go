@@ -53,7 +53,9 @@ func WHEPView(ctx context.Context, url, token string, d time.Duration) (ViewStat
 	began := time.Now()
 	setupCtx, cancel := context.WithTimeout(ctx, setupTimeout)
 	defer cancel()
-	sess, err := negotiate(setupCtx, pc, &http.Client{Timeout: setupTimeout}, url, token)
+	client := &http.Client{Timeout: setupTimeout}
+	defer client.CloseIdleConnections() // after the DELETE (defers run in reverse)
+	sess, err := negotiate(setupCtx, pc, client, url, token)
 	if err != nil {
 		return ViewStats{}, err
 	}
