@@ -17,6 +17,9 @@ import (
 
 // addInput builds a branch, links it to a new aggregator pad and starts it.
 func (m *Mixer) addInput(in *input) error {
+	if m.closing {
+		return ErrClosed
+	}
 	m.mu.Lock()
 	m.nextID++
 	in.id = m.nextID

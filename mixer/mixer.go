@@ -65,6 +65,7 @@ type Mixer struct {
 	layout Layout
 	syncMu sync.Mutex // serialises lip-sync updates
 
+	closing   bool // owner goroutine only: Close has begun, no new inputs
 	cmds      chan func()
 	stop      chan struct{} // closed to end the owner goroutine
 	done      chan struct{} // closed when the owner goroutine is gone
@@ -264,6 +265,7 @@ func (m *Mixer) close(ctx context.Context) error {
 	m.keyframe.stop()
 	var eosErr error
 	err := m.do(func() error {
+		m.closing = true
 		m.mu.Lock()
 		ins := make([]*input, 0, len(m.inputs))
 		for _, in := range m.inputs {
