@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -82,19 +84,30 @@ func TestPublishFile(t *testing.T) {
 }
 
 func TestPublishFileLoop(t *testing.T) {
+	// A 1 s cut of the reference clip (stream copy), looped to 2.5 s: two seams.
+	short := filepath.Join(t.TempDir(), "short.webm")
+	cmd := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-i", clip(t), "-t", "1", "-c", "copy", short)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("ffmpeg: %v: %s", err, out)
+	}
 	srv := newTestServer(t, testToken)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	// The clip is 10 s; looping it and stopping at 11 s crosses the seam once.
-	st, err := Publish(ctx, Options{URL: srv.url("whip"), Token: testToken, File: clip(t), Loop: true, Duration: 11 * time.Second})
+	st, err := Publish(ctx, Options{URL: srv.url("whip"), Token: testToken, File: short, Loop: true, Duration: 2500 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.VideoFrames < 325 || st.VideoFrames > 335 {
-		t.Errorf("sent %d video frames over 11 s of a looped 10 s clip, want 330", st.VideoFrames)
+	if st.VideoFrames < 73 || st.VideoFrames > 77 || st.AudioFrames < 122 || st.AudioFrames > 128 {
+		t.Errorf("sent %d video / %d audio frames over 2.5 s of a looped 1 s clip, want 75 / 125", st.VideoFrames, st.AudioFrames)
 	}
-	if st.Duration < 10900*time.Millisecond || st.Duration > 11100*time.Millisecond {
-		t.Errorf("media duration %v, want 11s", st.Duration)
+	if st.Duration < 2450*time.Millisecond || st.Duration > 2550*time.Millisecond {
+		t.Errorf("media duration %v, want 2.5s", st.Duration)
+	}
+	time.Sleep(300 * time.Millisecond)
+	sess, _ := srv.session(1)
+	// one keyframe per pass
+	if k := sess.keyframes.Load(); k < 3 {
+		t.Errorf("server saw %d keyframes, want 3 (one per pass)", k)
 	}
 }
 
