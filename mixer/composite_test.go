@@ -149,6 +149,9 @@ func TestCodecs(t *testing.T) {
 	if v, a := info.Video(), info.Audio(); v == nil || v.CodecName != "vp8" || v.Width != w || v.Height != h || a == nil || a.CodecName != "opus" {
 		t.Fatalf("streams %+v, want vp8 %dx%d and opus", info.Streams, w, h)
 	}
+	if beeps := mediatest.BeepTimes(t, path); len(beeps) < 2 {
+		t.Fatalf("beeps %v in the Opus track, want the clip's (one a second)", beeps)
+	}
 	frames := mediatest.Frames(t, path, w, h, 5)
 	tiles := gridTiles(2, w, h)
 	lit := [2]int{}

@@ -49,6 +49,9 @@ func TestEmptyRoomProducesAllStreams(t *testing.T) {
 			counts[s.Codec]++
 			if s.Codec == media.H264 && s.Keyframe {
 				keyframe = true
+				if nals := nalTypes(s.Data); !nals[7] || !nals[8] || !nals[5] {
+					t.Fatalf("keyframe NAL types %v, want SPS (7), PPS (8) and IDR (5)", nals)
+				}
 			}
 		case <-deadline:
 			t.Fatalf("after 10 s: %v samples, keyframe %v", counts, keyframe)
@@ -66,4 +69,16 @@ func TestAddTrackRejectsUnsupportedCodec(t *testing.T) {
 	if !errors.Is(err, ErrUnsupportedCodec) {
 		t.Fatalf("err = %v, want ErrUnsupportedCodec", err)
 	}
+}
+
+// nalTypes lists the NAL unit types of an Annex-B access unit.
+func nalTypes(au []byte) map[int]bool {
+	types := map[int]bool{}
+	for i := 0; i+3 < len(au); i++ {
+		if au[i] == 0 && au[i+1] == 0 && au[i+2] == 1 {
+			types[int(au[i+3]&0x1f)] = true
+			i += 3
+		}
+	}
+	return types
 }
