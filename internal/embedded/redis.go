@@ -91,6 +91,9 @@ func StartRedis(ctx context.Context, cfg RedisConfig) (*Redis, error) {
 		"--dir", dir, "--appendonly", "yes", "--save", "", "--daemonize", "no")
 	r.cmd.Dir = dir
 	r.cmd.Stdout, r.cmd.Stderr = out, out
+	// If this process dies without Close (kill -9, a crash), the child is
+	// told to shut down too, cleanly, so its append-only file is complete.
+	r.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
 	if err := r.cmd.Start(); err != nil {
 		return nil, fmt.Errorf("embedded redis: start: %w", err)
 	}
