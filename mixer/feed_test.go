@@ -21,6 +21,7 @@ type feedOptions struct {
 	Duration    time.Duration // stop after this much media (0: whole clip)
 	Pattern     string        // instead of the clip: this videotestsrc pattern, VP8, no audio
 	Name        string        // display name (default: the participant)
+	Screen      bool          // the video is a screen share
 	Codec       string        // video as sent: "" (the clip's VP8), "H264" or "VP9" (transcoded to 640x360)
 }
 
@@ -74,7 +75,7 @@ func startFeed(t testing.TB, m *Mixer, clip string, o feedOptions) *feed {
 	}
 	f := &feed{t: t, pipeline: pl, done: make(chan struct{}), quit: make(chan struct{}), wall: time.Now()}
 	video, err := m.AddTrack(media.TrackInfo{Room: m.cfg.Room, Participant: o.Participant, Name: o.Name,
-		TrackID: "video", Kind: media.Video, MimeType: mime, ClockRate: 90000, PayloadType: pt, SSRC: vssrc}, nil)
+		TrackID: "video", Kind: media.Video, MimeType: mime, ClockRate: 90000, PayloadType: pt, SSRC: vssrc, Screen: o.Screen}, nil)
 	if err != nil {
 		t.Fatalf("AddTrack video: %v", err)
 	}

@@ -123,9 +123,10 @@ func (m *Mixer) applyLayout() error {
 			videos = append(videos, in)
 		}
 	}
-	m.mu.Unlock()
 	sort.Slice(videos, func(i, j int) bool { return videos[i].id < videos[j].id })
-	tiles := layout.tiles(len(videos), m.cfg.Width, m.cfg.Height)
+	focus := m.focusIndex(videos)
+	m.mu.Unlock()
+	tiles := layout.tiles(len(videos), focus, m.cfg.Width, m.cfg.Height)
 	var errs []error
 	for i, in := range videos {
 		t := tiles[i]

@@ -42,6 +42,7 @@ type input struct {
 
 	keyframe *limiter
 	clock    trackClock
+	level    loudness // audio only
 	decoded  atomic.Uint64
 	closed   atomic.Bool
 	eosOnce  sync.Once
@@ -166,6 +167,7 @@ func (in *input) convert() ([]*gst.Element, error) {
 	if err != nil {
 		return nil, err
 	}
+	caps.GetStaticPad("src").AddProbe(gst.PadProbeTypeBuffer, in.onAudio)
 	return []*gst.Element{conv, res, caps}, nil
 }
 

@@ -9,6 +9,12 @@ import (
 const (
 	LayoutGrid   = "grid"
 	LayoutCustom = "custom"
+	// LayoutSpeaker gives the main tile to whoever speaks loudest (their
+	// camera); the others line up in a column on the right.
+	LayoutSpeaker = "speaker"
+	// LayoutPresentation gives the main tile to a screen share, the cameras
+	// line up on the right. Without a screen share it is a grid.
+	LayoutPresentation = "presentation"
 )
 
 // Fit modes: how a participant's picture fills its tile.
@@ -30,10 +36,12 @@ type Region struct {
 
 // Layout says where each participant's video goes in the composite.
 type Layout struct {
-	Kind    string   `json:"kind"`              // "grid" or "custom"
+	Kind    string   `json:"kind"`              // "grid", "custom", "speaker" or "presentation"
 	Regions []Region `json:"regions,omitempty"` // custom only
 	Fit     string   `json:"fit,omitempty"`     // "letterbox" (default) or "crop"
 }
+
+var kindList = fmt.Sprintf("%q, %q, %q or %q", LayoutGrid, LayoutCustom, LayoutSpeaker, LayoutPresentation)
 
 // maxRegions bounds a custom layout.
 const maxRegions = 64
@@ -46,16 +54,16 @@ func (l Layout) Validate() error {
 		return fmt.Errorf("%w: fit %q (want %q or %q)", ErrInvalidLayout, l.Fit, FitLetterbox, FitCrop)
 	}
 	switch l.Kind {
-	case LayoutGrid:
+	case LayoutGrid, LayoutSpeaker, LayoutPresentation:
 		if len(l.Regions) > 0 {
-			return fmt.Errorf("%w: grid layout takes no regions (got %d)", ErrInvalidLayout, len(l.Regions))
+			return fmt.Errorf("%w: %s layout takes no regions (got %d)", ErrInvalidLayout, l.Kind, len(l.Regions))
 		}
 		return nil
 	case LayoutCustom:
 	case "":
-		return fmt.Errorf("%w: kind is empty (want %q or %q)", ErrInvalidLayout, LayoutGrid, LayoutCustom)
+		return fmt.Errorf("%w: kind is empty (want %s)", ErrInvalidLayout, kindList)
 	default:
-		return fmt.Errorf("%w: unknown kind %q (want %q or %q)", ErrInvalidLayout, l.Kind, LayoutGrid, LayoutCustom)
+		return fmt.Errorf("%w: unknown kind %q (want %s)", ErrInvalidLayout, l.Kind, kindList)
 	}
 	if len(l.Regions) == 0 {
 		return fmt.Errorf("%w: custom layout needs at least one region", ErrInvalidLayout)
@@ -92,9 +100,14 @@ func (l Layout) fit() string {
 // rect is a tile in output pixels.
 type rect struct{ X, Y, W, H int }
 
-// tiles places n video tracks on a width x height picture. A track whose
-// rect has zero size is hidden.
-func (l Layout) tiles(n, width, height int) []rect {
+// tiles places n video tracks on a width x height picture. focus is the
+// index of the track that gets the main tile in speaker and presentation
+// layouts (-1: none, which makes them a grid). A track whose rect has zero
+// size is hidden.
+func (l Layout) tiles(n, focus, width, height int) []rect {
+	if (l.Kind == LayoutSpeaker || l.Kind == LayoutPresentation) && focus >= 0 && focus < n && n > 1 {
+		return focusTiles(n, focus, width, height)
+	}
 	if l.Kind == LayoutCustom {
 		out := make([]rect, n)
 		for i := 0; i < n && i < len(l.Regions); i++ {
@@ -125,6 +138,26 @@ func gridTiles(n, width, height int) []rect {
 			}
 		}
 		out = append(out, pixelRect(x, float64(row)*h, w, h, width, height))
+	}
+	return out
+}
+
+// focusTiles: the focused track takes the left three quarters, the others
+// share the right quarter as a column (at least four slots high).
+func focusTiles(n, focus, width, height int) []rect {
+	const mainW = 0.75
+	out := make([]rect, n)
+	out[focus] = pixelRect(0, 0, mainW, 1, width, height)
+	slots := max(n-1, 4)
+	h := 1 / float64(slots)
+	top := (1 - float64(n-1)*h) / 2 // centre the column
+	k := 0
+	for i := range n {
+		if i == focus {
+			continue
+		}
+		out[i] = pixelRect(mainW, top+float64(k)*h, 1-mainW, h, width, height)
+		k++
 	}
 	return out
 }

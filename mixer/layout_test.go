@@ -23,7 +23,10 @@ func TestLayoutValidate(t *testing.T) {
 		{"grid crop", Layout{Kind: LayoutGrid, Fit: FitCrop}, ""},
 		{"custom", Layout{Kind: LayoutCustom, Regions: []Region{{0, 0, 0.5, 0.5}, {0.5, 0.5, 0.5, 0.5}}}, ""},
 		{"empty kind", Layout{}, "kind is empty"},
-		{"unknown kind", Layout{Kind: "mosaic"}, `unknown kind "mosaic"`},
+		{"speaker", Layout{Kind: LayoutSpeaker}, ""},
+		{"presentation", Layout{Kind: LayoutPresentation, Fit: FitLetterbox}, ""},
+		{"speaker with regions", Layout{Kind: LayoutSpeaker, Regions: []Region{{0, 0, 1, 1}}}, "speaker layout takes no regions"},
+		{"unknown kind", Layout{Kind: "mosaic"}, `unknown kind "mosaic" (want "grid", "custom", "speaker" or "presentation")`},
 		{"bad fit", Layout{Kind: LayoutGrid, Fit: "stretch"}, `fit "stretch"`},
 		{"grid with regions", Layout{Kind: LayoutGrid, Regions: []Region{{0, 0, 1, 1}}}, "grid layout takes no regions"},
 		{"custom without regions", Layout{Kind: LayoutCustom}, "at least one region"},
@@ -54,7 +57,7 @@ func TestGridTiles(t *testing.T) {
 		n          int
 		cols, rows int
 	}{{1, 1, 1}, {2, 2, 1}, {3, 2, 2}, {4, 2, 2}, {5, 3, 2}, {9, 3, 3}, {10, 4, 3}, {16, 4, 4}} {
-		tiles := gridTiles(tc.n, 1280, 720)
+		tiles := Layout{Kind: LayoutSpeaker}.tiles(tc.n, -1, 1280, 720) // no speaker yet: a grid
 		if len(tiles) != tc.n {
 			t.Fatalf("n=%d: %d tiles", tc.n, len(tiles))
 		}
@@ -84,8 +87,8 @@ func TestSetLayoutLive(t *testing.T) {
 	clips := testenv.Inputs(t)
 	const w, h = 640, 360
 	m := newMixer(t, Config{Width: w, Height: h, VideoBitrateKbps: 1500})
-	if err := m.SetLayout(Layout{Kind: "speaker"}); !errors.Is(err, ErrInvalidLayout) {
-		t.Fatalf("SetLayout(speaker) = %v, want ErrInvalidLayout", err)
+	if err := m.SetLayout(Layout{Kind: "gallery"}); !errors.Is(err, ErrInvalidLayout) {
+		t.Fatalf("SetLayout(gallery) = %v, want ErrInvalidLayout", err)
 	}
 	rec := startRecording(t, m)
 	f := startFeed(t, m, filepath.Join(clips, "p2.webm"), feedOptions{Participant: "p2", NoAudio: true, Duration: 5 * time.Second})
@@ -161,5 +164,71 @@ func TestNameInTile(t *testing.T) {
 	}
 	if n := bright(image.Rect(0, 0, w, h-60)); n > 0 {
 		t.Fatalf("%d bright pixels away from the name", n)
+	}
+}
+
+func TestFocusTiles(t *testing.T) {
+	for n := 2; n <= 7; n++ {
+		for focus := range n {
+			tiles := Layout{Kind: LayoutPresentation}.tiles(n, focus, 1280, 720)
+			if tiles[focus] != (rect{0, 0, 960, 720}) {
+				t.Fatalf("n=%d focus=%d: main tile %+v, want the left three quarters", n, focus, tiles[focus])
+			}
+			for i, r := range tiles {
+				if i == focus {
+					continue
+				}
+				if r.X != 960 || r.W != 320 || r.H < 100 || r.Y < 0 || r.Y+r.H > 720 {
+					t.Fatalf("n=%d focus=%d: tile %d = %+v, want in the right column", n, focus, i, r)
+				}
+			}
+		}
+	}
+}
+
+// focusRoom: a camera that talks (p1 clip, with its tone), a silent black
+// camera that joined first, and optionally a white screen share.
+func focusRoom(t *testing.T, layout Layout, screen bool) (frames [][]byte, w, h int) {
+	clips := testenv.Inputs(t)
+	w, h = 640, 360
+	m := newMixer(t, Config{Width: w, Height: h, VideoBitrateKbps: 1000, Layout: layout})
+	rec := startRecording(t, m)
+	silent := startFeed(t, m, "", feedOptions{Participant: "silent", Name: " ", Pattern: "black", Duration: 4 * time.Second})
+	talker := startFeed(t, m, filepath.Join(clips, "p1.webm"), feedOptions{Participant: "talker", Duration: 4 * time.Second})
+	feeds := []*feed{silent, talker}
+	if screen {
+		feeds = append(feeds, startFeed(t, m, "", feedOptions{Participant: "silent", Name: " ", Pattern: "white", Screen: true, Duration: 4 * time.Second}))
+	}
+	for _, f := range feeds {
+		f.wait(30 * time.Second)
+	}
+	return mediatest.Frames(t, rec.write(t, t.TempDir()), w, h, 10), w, h
+}
+
+func TestSpeakerLayout(t *testing.T) {
+	frames, w, h := focusRoom(t, Layout{Kind: LayoutSpeaker}, false)
+	main := image.Rect(20, 60, w/2-20, h-60) // in a grid: the silent black camera
+	lit := 0
+	for _, fr := range frames[25:35] {
+		if !mediatest.IsBlack(fr, w, main) {
+			lit++
+		}
+	}
+	if lit < 8 {
+		t.Fatalf("main tile shows the talker in %d of 10 frames (2.5-3.5 s), want the talker there", lit)
+	}
+}
+
+func TestPresentationLayout(t *testing.T) {
+	frames, w, h := focusRoom(t, Layout{Kind: LayoutPresentation}, true)
+	main := image.Rect(20, 60, w/2-20, h-60) // in a grid: the silent black camera
+	white := 0
+	for _, fr := range frames[25:35] {
+		if r, g, b := mediatest.MeanRGB(fr, w, main); r > 200 && g > 200 && b > 200 {
+			white++
+		}
+	}
+	if white < 8 {
+		t.Fatalf("main tile shows the screen share in %d of 10 frames, want it there", white)
 	}
 }

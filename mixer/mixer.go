@@ -59,11 +59,13 @@ type Mixer struct {
 	info     media.StreamInfo
 	aacReady chan struct{}
 
-	mu     sync.Mutex // guards inputs, nextID, layout
-	inputs map[int]*input
-	nextID int
-	layout Layout
-	syncMu sync.Mutex // serialises lip-sync updates
+	mu           sync.Mutex // guards inputs, nextID, layout, speaker
+	inputs       map[int]*input
+	nextID       int
+	layout       Layout
+	speaker      string // participant with the main tile in the speaker layout
+	speakerSince time.Time
+	syncMu       sync.Mutex // serialises lip-sync updates
 
 	closing   bool // owner goroutine only: Close has begun, no new inputs
 	cmds      chan func()
@@ -220,10 +222,14 @@ func (m *Mixer) do(f func() error) error {
 // run is the owner goroutine: graph changes and bus messages, one at a time.
 func (m *Mixer) run(busMsgs <-chan *gst.Message) {
 	defer close(m.done)
+	tick := time.NewTicker(speakerTick)
+	defer tick.Stop()
 	for {
 		select {
 		case f := <-m.cmds:
 			f()
+		case <-tick.C:
+			m.updateSpeaker()
 		case msg := <-busMsgs:
 			m.handleMessage(msg)
 		case <-m.stop:
