@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/pion/ice/v4"
-	"github.com/pion/interceptor"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -20,6 +19,7 @@ type transport struct {
 	udp    *ice.MultiUDPMuxDefault
 	tcpLn  net.Listener
 	tcpMux ice.TCPMux
+	stats  *statsRegistry
 }
 
 // Payload types and formats the server offers and accepts.
@@ -95,10 +95,8 @@ func newTransport(port int, publicIPs []string) (*transport, error) {
 		t.close()
 		return nil, err
 	}
-	reg := &interceptor.Registry{}
-	// NACK generator and responder, RTCP sender/receiver reports, TWCC
-	// feedback, simulcast header extensions and stats.
-	if err := webrtc.RegisterDefaultInterceptors(me, reg); err != nil {
+	reg, err := t.interceptors(me)
+	if err != nil {
 		t.close()
 		return nil, fmt.Errorf("register interceptors: %w", err)
 	}

@@ -32,6 +32,8 @@ func (s *Server) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("DELETE /rooms/{room}/whep/{session}", s.handleDelete(KindViewer))
 	mux.HandleFunc("OPTIONS /rooms/{room}/whep/{session}", s.handleSessionOptions)
 
+	mux.HandleFunc("GET /api/rooms/{room}/sessions", s.SessionsHandler())
+
 	// Any other method gets a JSON 405 rather than the mux's plain text.
 	for _, kind := range []string{"whip", "whep"} {
 		mux.HandleFunc("/rooms/{room}/"+kind, s.methodNotAllowed("POST, OPTIONS"))

@@ -48,6 +48,7 @@ func (p *publisher) onTrack(track *webrtc.TrackRemote, recv *webrtc.RTPReceiver)
 		return
 	}
 	p.s.tracks.Add(1)
+	p.s.meter.add(info.SSRC, string(kind), info.MimeType, info.TrackID)
 	log.Info("track published", "kind", kind, "screen", screen)
 }
 

@@ -26,6 +26,9 @@ type Server struct {
 	mu       sync.Mutex
 	closed   bool
 	sessions map[string]*session
+	// retired sums the counters of ended sessions per room and kind, so
+	// the exported counters never go down.
+	retired map[metricKey]*counters
 }
 
 // New binds the media port and returns a server ready for Routes.
@@ -37,7 +40,7 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ingest: %w", err)
 	}
-	s := &Server{cfg: cfg, log: cfg.Log.With("component", "ingest"), t: t, sessions: map[string]*session{}}
+	s := &Server{cfg: cfg, log: cfg.Log.With("component", "ingest"), t: t, sessions: map[string]*session{}, retired: map[metricKey]*counters{}}
 	s.log.Info("media port open", "port", t.port)
 	return s, nil
 }
@@ -71,16 +74,20 @@ func (s *Server) Close() error {
 	return s.t.close()
 }
 
-// newPeerConnection returns a PeerConnection on the shared API, unless the
-// server is closed.
-func (s *Server) newPeerConnection() (*webrtc.PeerConnection, error) {
+// newSession returns a session on a new PeerConnection of the shared API,
+// unless the server is closed.
+func (s *Server) newSession(kind, room string) (*session, error) {
 	s.mu.Lock()
 	closed := s.closed
 	s.mu.Unlock()
 	if closed {
 		return nil, ErrClosed
 	}
-	return s.t.api.NewPeerConnection(webrtc.Configuration{})
+	pc, rtp, err := s.t.newPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		return nil, err
+	}
+	return newSession(kind, room, pc, rtp, s.log), nil
 }
 
 // admit registers a negotiated session and starts its owner goroutine. On a
@@ -95,6 +102,7 @@ func (s *Server) admit(ss *session) error {
 	}
 	s.sessions[ss.id] = ss
 	s.mu.Unlock()
+	ss.spawn(func() { ss.meter.run(ss.rtp, ss.kind == KindPublisher, ss.ctx.Done()) })
 	go ss.run(s.remove)
 	ss.log.Info("session started", "participant", ss.participant, "name", ss.name)
 	return nil
@@ -105,6 +113,7 @@ func (s *Server) remove(ss *session) {
 	defer s.mu.Unlock()
 	if s.sessions[ss.id] == ss {
 		delete(s.sessions, ss.id)
+		s.retire(ss.final)
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/pion/interceptor/pkg/stats"
 	"github.com/pion/webrtc/v4"
 )
 
@@ -48,6 +49,12 @@ type session struct {
 	packets atomic.Uint64
 	bytes   atomic.Uint64
 
+	// rtp reads pion's per-SSRC stream statistics; meter keeps the
+	// session's streams and their bitrates.
+	rtp   stats.Getter
+	meter meter
+	final SessionStats // the last stats, taken as the session ends
+
 	// onEnd runs once after the PeerConnection is closed and every worker
 	// has returned (Leave of the room or the live view).
 	onEnd func()
@@ -56,10 +63,10 @@ type session struct {
 	connectedOnce sync.Once
 }
 
-func newSession(kind, room string, pc *webrtc.PeerConnection, log *slog.Logger) *session {
+func newSession(kind, room string, pc *webrtc.PeerConnection, rtp stats.Getter, log *slog.Logger) *session {
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &session{
-		id: newID(), room: room, kind: kind, started: time.Now(), pc: pc,
+		id: newID(), room: room, kind: kind, started: time.Now(), pc: pc, rtp: rtp,
 		ctx: ctx, cancel: cancel, done: make(chan struct{}), etag: newETag(),
 		connected: make(chan struct{}),
 	}
@@ -110,6 +117,7 @@ func (s *session) run(remove func(*session)) {
 	}
 	t.Stop()
 	<-s.ctx.Done()
+	s.final = s.stats()
 	s.workMu.Lock()
 	s.closing = true
 	s.workMu.Unlock()
@@ -141,14 +149,6 @@ func (s *session) ETag() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.etag
-}
-
-func (s *session) stats() SessionStats {
-	return SessionStats{
-		ID: s.id, Room: s.room, Kind: s.kind, Participant: s.participant, Name: s.name,
-		State: s.pc.ConnectionState().String(), Started: s.started,
-		Tracks: int(s.tracks.Load()), Packets: s.packets.Load(), Bytes: s.bytes.Load(),
-	}
 }
 
 func newID() string {

@@ -1,6 +1,10 @@
 package ingest
 
-import "time"
+import (
+	"time"
+
+	"github.com/pion/webrtc/v4"
+)
 
 // SessionStats is a snapshot of one WHIP or WHEP session.
 type SessionStats struct {
@@ -16,6 +20,43 @@ type SessionStats struct {
 	// samples sent to a viewer.
 	Packets uint64 `json:"packets"`
 	Bytes   uint64 `json:"bytes"`
+	// BitrateBps is the sum of the streams' bitrates.
+	BitrateBps float64 `json:"bitrate_bps"`
+	// RTTSeconds is the round-trip time of the selected ICE candidate pair
+	// (STUN consent checks); zero until measured.
+	RTTSeconds float64 `json:"rtt_s"`
+	// Streams are the session's RTP streams as pion's stats interceptor
+	// counts them: received from a publisher, sent to a viewer.
+	Streams []StreamStats `json:"streams"`
+}
+
+// StreamStats is one RTP stream of a session. The loss, jitter and
+// sent-feedback fields are a publisher's; the received-feedback fields a
+// viewer's.
+type StreamStats struct {
+	SSRC     uint32 `json:"ssrc"`
+	Kind     string `json:"kind"` // audio or video
+	MimeType string `json:"mime_type"`
+	TrackID  string `json:"track_id,omitempty"`
+	// BitrateBps is measured over the last second, RTP headers included.
+	BitrateBps float64 `json:"bitrate_bps"`
+	Packets    uint64  `json:"packets"`
+	Bytes      uint64  `json:"bytes"` // RTP payload and header bytes
+
+	PacketsLost   int64   `json:"packets_lost"`
+	JitterSeconds float64 `json:"jitter_s"`
+	NACKsSent     uint32  `json:"nacks_sent"`
+	PLIsSent      uint32  `json:"plis_sent"`
+	FIRsSent      uint32  `json:"firs_sent"`
+
+	NACKsReceived uint32 `json:"nacks_received"`
+	PLIsReceived  uint32 `json:"plis_received"`
+	FIRsReceived  uint32 `json:"firs_received"`
+
+	// RTTSeconds is the stream's round trip from RTCP reports (a viewer's
+	// receiver reports; a publisher's only if it sends DLRR), else the
+	// session's ICE round trip.
+	RTTSeconds float64 `json:"rtt_s"`
 }
 
 // Sessions lists the live sessions.
@@ -33,6 +74,17 @@ func (s *Server) Sessions() []SessionStats {
 	return out
 }
 
+// RoomSessions lists the live sessions of one room.
+func (s *Server) RoomSessions(room string) []SessionStats {
+	out := []SessionStats{}
+	for _, st := range s.Sessions() {
+		if st.Room == room {
+			out = append(out, st)
+		}
+	}
+	return out
+}
+
 // Viewers is the number of WHEP sessions of a room.
 func (s *Server) Viewers(room string) int {
 	s.mu.Lock()
@@ -44,4 +96,31 @@ func (s *Server) Viewers(room string) int {
 		}
 	}
 	return n
+}
+
+func (s *session) stats() SessionStats {
+	st := SessionStats{
+		ID: s.id, Room: s.room, Kind: s.kind, Participant: s.participant, Name: s.name,
+		State: s.pc.ConnectionState().String(), Started: s.started,
+		Tracks: int(s.tracks.Load()), Packets: s.packets.Load(), Bytes: s.bytes.Load(),
+		RTTSeconds: iceRTT(s.pc),
+	}
+	st.Streams = s.meter.snapshot(s.rtp, s.kind == KindPublisher)
+	for i := range st.Streams {
+		st.BitrateBps += st.Streams[i].BitrateBps
+		if st.Streams[i].RTTSeconds == 0 {
+			st.Streams[i].RTTSeconds = st.RTTSeconds
+		}
+	}
+	return st
+}
+
+// iceRTT is the latest round trip of the nominated candidate pair.
+func iceRTT(pc *webrtc.PeerConnection) float64 {
+	for _, v := range pc.GetStats() {
+		if cp, ok := v.(webrtc.ICECandidatePairStats); ok && cp.Nominated && cp.CurrentRoundTripTime > 0 {
+			return cp.CurrentRoundTripTime
+		}
+	}
+	return 0
 }

@@ -33,6 +33,9 @@ func (v *viewer) addTrack(t *webrtc.TrackLocalStaticSample) error {
 		return err
 	}
 	v.senders = append(v.senders, snd)
+	if enc := snd.GetParameters().Encodings; len(enc) > 0 {
+		v.s.meter.add(uint32(enc[0].SSRC), t.Kind().String(), t.Codec().MimeType, t.ID())
+	}
 	return nil
 }
 

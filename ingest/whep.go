@@ -44,11 +44,11 @@ func (s *Server) handleWHEP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) startViewer(r *http.Request, room string, claims *auth.Claims, offer string, sum offerSummary) (*session, string, error) {
-	pc, err := s.newPeerConnection()
+	ss, err := s.newSession(KindViewer, room)
 	if err != nil {
 		return nil, "", err
 	}
-	ss := newSession(KindViewer, room, pc, s.log)
+	pc := ss.pc
 	ss.name = claims.Identity
 	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer}); err != nil {
 		ss.abort()

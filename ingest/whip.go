@@ -37,11 +37,11 @@ func (s *Server) handleWHIP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) startPublisher(r *http.Request, room string, claims *auth.Claims, offer string) (*session, string, error) {
-	pc, err := s.newPeerConnection()
+	ss, err := s.newSession(KindPublisher, room)
 	if err != nil {
 		return nil, "", err
 	}
-	ss := newSession(KindPublisher, room, pc, s.log)
+	pc := ss.pc
 	ss.name = claims.Identity
 	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer}); err != nil {
 		ss.abort()

@@ -86,6 +86,7 @@ func (n *Node) metrics() *prometheus.Registry {
 			}
 			return 0
 		}))
+	reg.MustRegister(n.ingest.Collector())
 	return reg
 }
 
