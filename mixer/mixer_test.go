@@ -3,6 +3,8 @@ package mixer
 import (
 	"context"
 	"errors"
+	"log/slog"
+	"os"
 	"testing"
 	"time"
 
@@ -14,6 +16,9 @@ func newMixer(t testing.TB, cfg Config) *Mixer {
 	t.Helper()
 	if cfg.Room == "" {
 		cfg.Room = t.Name()
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
 	m, err := New(cfg)
 	if err != nil {
