@@ -74,8 +74,10 @@ func (a *API) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/recordings", a.admin(a.listRecordings))
 	mux.HandleFunc("GET /api/recordings/{id}", a.admin(a.getRecording))
 	mux.HandleFunc("POST /api/recordings/{id}/stop", a.admin(a.stopRecording))
+	mux.HandleFunc("GET /api/recordings/{id}/url", a.admin(a.playbackURL))
 	mux.HandleFunc("DELETE /api/recordings/{id}", a.admin(a.deleteRecording))
 	mux.HandleFunc("POST /api/tokens", a.admin(a.createToken))
+	mux.HandleFunc("GET /api/openapi.json", serveOpenAPI)
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, http.StatusNotFound, fmt.Sprintf("no API route %s %s", r.Method, r.URL.Path))
 	})
@@ -109,23 +111,13 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 		status = http.StatusNotFound
 	case errors.Is(err, recording.ErrNotRecording), errors.Is(err, errConflict):
 		status = http.StatusConflict
-	case errors.Is(err, recording.ErrClosed), errors.Is(err, room.ErrClosed):
+	case errors.Is(err, recording.ErrClosed), errors.Is(err, room.ErrClosed), errors.Is(err, errNoStore):
 		status = http.StatusServiceUnavailable
 	}
 	if status >= 500 {
 		a.log.Error("api request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
 	WriteError(w, status, err.Error())
-}
-
-var (
-	errBadRequest = errors.New("bad request")
-	errNotFound   = errors.New("not found")
-	errConflict   = errors.New("conflict")
-)
-
-func badRequest(format string, args ...any) error {
-	return fmt.Errorf("%w: %s", errBadRequest, fmt.Sprintf(format, args...))
 }
 
 // admin requires an admin token (for the room in the path, if any).

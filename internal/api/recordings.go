@@ -130,16 +130,21 @@ func (a *API) listRecordings(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, fmt.Errorf("%w: %q", room.ErrBadName, roomName))
 		return
 	}
-	recs, err := a.cfg.Catalog.List(r.Context(), roomName, offset, limit)
+	// One more than asked tells whether another page follows.
+	recs, err := a.cfg.Catalog.List(r.Context(), roomName, offset, limit+1)
 	if err != nil {
 		a.fail(w, r, err)
 		return
+	}
+	more := len(recs) > limit
+	if more {
+		recs = recs[:limit]
 	}
 	out := make([]recordingView, 0, len(recs))
 	for _, rec := range recs {
 		out = append(out, a.view(r, rec, true))
 	}
-	WriteJSON(w, http.StatusOK, map[string]any{"recordings": out, "offset": offset, "limit": limit})
+	WriteJSON(w, http.StatusOK, map[string]any{"recordings": out, "offset": offset, "limit": limit, "has_more": more})
 }
 
 func (a *API) deleteRecording(w http.ResponseWriter, r *http.Request) {

@@ -22,14 +22,12 @@ func (a *API) listRooms(w http.ResponseWriter, r *http.Request) {
 	}
 	all := a.cfg.Rooms.List()
 	total := len(all)
-	if offset > len(all) {
-		offset = len(all)
-	}
-	all = all[offset:]
+	all = all[min(offset, total):]
 	if len(all) > limit {
 		all = all[:limit]
 	}
-	WriteJSON(w, http.StatusOK, map[string]any{"rooms": all, "total": total, "offset": offset, "limit": limit})
+	WriteJSON(w, http.StatusOK, map[string]any{"rooms": all, "total": total, "offset": offset, "limit": limit,
+		"has_more": offset+len(all) < total})
 }
 
 func (a *API) createRoom(w http.ResponseWriter, r *http.Request) {

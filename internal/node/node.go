@@ -17,7 +17,6 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/mosaic-rtc/mosaic/ingest"
-	"github.com/mosaic-rtc/mosaic/internal/api"
 	"github.com/mosaic-rtc/mosaic/internal/auth"
 	"github.com/mosaic-rtc/mosaic/internal/catalog"
 	"github.com/mosaic-rtc/mosaic/internal/embedded"
@@ -181,11 +180,7 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 		return nil, fmt.Errorf("ingest: %w", err)
 	}
 
-	mux := http.NewServeMux()
-	n.ingest.Routes(mux)
-	api.New(api.Config{Issuer: n.Issuer, Rooms: n.rooms, Recordings: n.recordings, Catalog: n.catalog,
-		Store: n.store, Deleter: n.store, Log: n.log.With("part", "api")}).Routes(mux)
-	n.routes(mux)
+	mux := n.newMux(bgctx)
 
 	n.listener, err = net.Listen("tcp", cfg.Listen)
 	if err != nil {
