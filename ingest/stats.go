@@ -103,7 +103,9 @@ func (s *session) stats() SessionStats {
 		ID: s.id, Room: s.room, Kind: s.kind, Participant: s.participant, Name: s.name,
 		State: s.pc.ConnectionState().String(), Started: s.started,
 		Tracks: int(s.tracks.Load()), Packets: s.packets.Load(), Bytes: s.bytes.Load(),
-		RTTSeconds: iceRTT(s.pc),
+	}
+	if s.ctx.Err() == nil {
+		st.RTTSeconds = iceRTT(s.pc) // an ending session's ICE agent may be gone
 	}
 	st.Streams = s.meter.snapshot(s.rtp, s.kind == KindPublisher)
 	for i := range st.Streams {
