@@ -95,7 +95,7 @@ func (e *Enqueuer) EnqueueUpload(ctx context.Context, p UploadPayload) error {
 	if err != nil {
 		return err
 	}
-	if e.cat != nil {
+	if e.cat != nil && p.Track == "" {
 		if err := e.registerSegment(ctx, p); errors.Is(err, catalog.ErrNotFound) {
 			return fmt.Errorf("enqueue upload: %w", err)
 		} else if err != nil {

@@ -72,6 +72,16 @@ type Manifest struct {
 	Segments     []ManifestSegment `json:"segments"`
 	Files        []catalog.File    `json:"files"`
 	Participants []string          `json:"participants,omitempty"`
+	Tracks       []ManifestTrack   `json:"tracks,omitempty"`
+}
+
+// ManifestTrack is one raw track file in the manifest, with its timing
+// sidecar (RTP/NTP pairs from the sender reports) inline.
+type ManifestTrack struct {
+	catalog.TrackFile
+	Key       string          `json:"key"`
+	TimingKey string          `json:"timing_key"`
+	Timing    json.RawMessage `json:"timing,omitempty"`
 }
 
 // ManifestSegment is one segment in the manifest.
@@ -174,8 +184,13 @@ func (h *handlers) finalize(ctx context.Context, id string, log *slog.Logger) er
 		files = append(files, file)
 	}
 
+	tracks, trackFiles, err := h.trackFiles(ctx, rec, dir)
+	if err != nil {
+		return err
+	}
+	files = append(files, trackFiles...)
 	manifest := Manifest{ID: id, Room: rec.Room, StartedAt: rec.StartedAt, StoppedAt: rec.StoppedAt,
-		DurationS: duration, Files: files, Participants: rec.Participants}
+		DurationS: duration, Files: files, Participants: rec.Participants, Tracks: tracks}
 	for _, s := range rec.Segments {
 		manifest.Segments = append(manifest.Segments, ManifestSegment{Segment: s, Key: SegmentKey(rec.Room, id, s.Index)})
 	}

@@ -41,6 +41,12 @@ type UploadPayload struct {
 	// StartS and DurationS place the segment in the recording, if known.
 	StartS    float64 `json:"start_s,omitempty"`
 	DurationS float64 `json:"duration_s,omitempty"`
+	// Track, when set, makes this the upload of a raw track file named so
+	// in the recording (tracks/{participant}-{track}.mkv, see
+	// ValidTrackName) instead of a segment; Index is then the track file's
+	// index, and TimingPath its local timing sidecar.
+	Track      string `json:"track,omitempty"`
+	TimingPath string `json:"timing_path,omitempty"`
 }
 
 func (p *UploadPayload) validate() error {
@@ -49,6 +55,11 @@ func (p *UploadPayload) validate() error {
 	}
 	if p.Index < 1 || p.Index > 99999 {
 		return fmt.Errorf("%w: segment index %d", ErrBadPayload, p.Index)
+	}
+	if p.Track != "" {
+		if err := p.validateTrack(); err != nil {
+			return err
+		}
 	}
 	if p.Key == "" {
 		p.Key = SegmentKey(p.Room, p.RecordingID, p.Index)
@@ -77,7 +88,11 @@ func uploadSpec(p UploadPayload, queue string) (taskSpec, error) {
 	if queue == "" {
 		queue = DefaultUploadQueue
 	}
-	return newSpec(TypeUpload, p, queue, UploadTaskID(p.RecordingID, p.Index), uploadMaxRetry, uploadTimeout, uploadRetention)
+	id := UploadTaskID(p.RecordingID, p.Index)
+	if p.Track != "" {
+		id = TrackUploadTaskID(p.RecordingID, p.Index)
+	}
+	return newSpec(TypeUpload, p, queue, id, uploadMaxRetry, uploadTimeout, uploadRetention)
 }
 
 // NewUploadTask builds the upload task of one segment for the given queue
@@ -97,8 +112,15 @@ func (h *handlers) handleUpload(ctx context.Context, t *asynq.Task) error {
 	if err := decodePayload(t.Payload(), &p); err != nil {
 		return err
 	}
-	log := h.log.With("recording", p.RecordingID, "room", p.Room, "segment", p.Index)
-	err := h.upload(ctx, p, log)
+	var err error
+	if p.Track != "" {
+		log := h.log.With("recording", p.RecordingID, "room", p.Room, "track", p.Track)
+		err = h.uploadTrack(ctx, p, log)
+	} else {
+		log := h.log.With("recording", p.RecordingID, "room", p.Room, "segment", p.Index)
+		err = h.upload(ctx, p, log)
+	}
+	log := h.log.With("recording", p.RecordingID, "room", p.Room)
 	if err != nil && (errors.Is(err, ErrSegmentLost) || lastAttempt(ctx)) {
 		h.markFailed(ctx, p.RecordingID, err, log)
 	}
@@ -181,7 +203,11 @@ func (h *handlers) ensureUploaded(ctx context.Context, p *UploadPayload, log *sl
 		}
 		return 0, "", fmt.Errorf("upload segment %d: %w", p.Index, statErr)
 	}
-	obj, err := h.store.PutFile(ctx, p.Key, p.Path, storage.PutOptions{ContentType: "video/mp4", SHA256: sum})
+	ct := "video/mp4"
+	if p.Track != "" {
+		ct = "video/x-matroska"
+	}
+	obj, err := h.store.PutFile(ctx, p.Key, p.Path, storage.PutOptions{ContentType: ct, SHA256: sum})
 	if err != nil {
 		return 0, "", fmt.Errorf("upload segment %d: %w", p.Index, err)
 	}

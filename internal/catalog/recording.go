@@ -43,7 +43,44 @@ type Recording struct {
 	Files     []File     `json:"files"`
 	// Participants are the identities seen during the recording, if known.
 	Participants []string `json:"participants,omitempty"`
-	Error        string   `json:"error,omitempty"`
+	// TrackFiles are the raw per-participant track recordings, when Tracks.
+	TrackFiles []TrackFile `json:"track_files,omitempty"`
+	Error      string      `json:"error,omitempty"`
+}
+
+// TrackFile is one participant track recorded as received (Matroska) with
+// its timing sidecar.
+type TrackFile struct {
+	Index       int    `json:"index"` // 1-based, unique within the recording
+	Name        string `json:"name"`  // tracks/{participant}-{track}.mkv
+	Participant string `json:"participant"`
+	TrackID     string `json:"track_id"`
+	Kind        string `json:"kind"`
+	MimeType    string `json:"mime_type"`
+	Size        int64  `json:"size"`
+	SHA256      string `json:"sha256"`
+	Closed      bool   `json:"closed"`
+	Uploaded    bool   `json:"uploaded"`
+}
+
+// TrackFile returns the track file with the given index, or nil.
+func (r *Recording) TrackFile(index int) *TrackFile {
+	for i := range r.TrackFiles {
+		if r.TrackFiles[i].Index == index {
+			return &r.TrackFiles[i]
+		}
+	}
+	return nil
+}
+
+// TracksUploaded reports whether every track file is in the object store.
+func (r *Recording) TracksUploaded() bool {
+	for _, t := range r.TrackFiles {
+		if !t.Uploaded {
+			return false
+		}
+	}
+	return true
 }
 
 // Segment is one closed segment file of a recording.
@@ -102,9 +139,9 @@ func (r *Recording) AllUploaded() bool {
 }
 
 // ReadyToFinalize reports whether the recording has stopped, has segments,
-// all of them uploaded, and has not been finalized yet.
+// all of them (and its track files) uploaded, and has not been finalized yet.
 func (r *Recording) ReadyToFinalize() bool {
-	return r.Stopped() && len(r.Segments) > 0 && r.AllUploaded() &&
+	return r.Stopped() && len(r.Segments) > 0 && r.AllUploaded() && r.TracksUploaded() &&
 		r.State != StateReady && r.State != StateFailed
 }
 

@@ -125,6 +125,13 @@ func (m *Manager) Start(ctx context.Context, roomName string, opts Options) (*ca
 	s.rec = rc
 	s.reader = r.Output().Subscribe("recording:"+rec.ID, 512)
 	r.Hold(rec.ID)
+	if opts.Tracks {
+		if err := r.Tap(rec.ID, newTrackTap(s)); err != nil {
+			m.log.Error("raw tracks not recorded", "recording", rec.ID, "err", err)
+		} else {
+			s.tracks = true
+		}
+	}
 	m.mu.Lock()
 	m.active[rec.ID] = s
 	m.mu.Unlock()

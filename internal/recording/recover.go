@@ -75,6 +75,15 @@ func (m *Manager) recoverOne(ctx context.Context, rec *catalog.Recording) error 
 			return fmt.Errorf("queue recovered segment %d: %w", seg.Index, err)
 		}
 	}
+	for _, tf := range rec.TrackFiles {
+		if tf.Uploaded {
+			continue
+		}
+		// A track file cut by the crash is readable up to its last cluster.
+		if err := queueTrack(m, rec.ID, rec.Room, tf, filepath.Join(dir, filepath.FromSlash(tf.Name))); err != nil {
+			return fmt.Errorf("queue recovered track %s: %w", tf.Name, err)
+		}
+	}
 	if rec.State == catalog.StateRecording || rec.State == catalog.StateUploading {
 		now := time.Now().UTC()
 		_, err := m.cfg.Catalog.Update(ctx, rec.ID, func(r *catalog.Recording) error {

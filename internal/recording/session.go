@@ -21,6 +21,7 @@ type session struct {
 	room    *room.Room
 	rec     *recorder.Recorder
 	reader  *media.Reader
+	tracks  bool // raw tracks recorded through a room tap
 	started time.Time
 	reason  string
 	done    chan struct{} // closed when pump returns
@@ -85,6 +86,9 @@ func (s *session) onSegment(seg recorder.Segment) {
 // recording uploading and queues finalization. Safe to call more than once.
 func (s *session) finish(ctx context.Context, reason string) (*catalog.Recording, error) {
 	s.once.Do(func() {
+		if s.tracks {
+			s.room.Untap(s.id) // every track file finished and queued
+		}
 		s.reader.Close()
 		<-s.done
 		closeErr := s.rec.Close(ctx)

@@ -92,6 +92,7 @@ func (g *Registry) Open(name string) (*Room, error) {
 	}
 	r := &Room{name: name, created: time.Now(), mixer: m, log: g.log.With("room", name), reg: g,
 		participants: map[string]*Participant{}, viewers: map[string]struct{}{}, holds: map[string]struct{}{},
+		tracks: map[*tee]struct{}{}, taps: map[string]TrackTap{},
 		layout: g.cfg.Mixer.Layout, emptySince: time.Now()}
 	g.rooms[name] = r
 	r.log.Info("room opened")

@@ -61,6 +61,8 @@ type Room struct {
 	participants map[string]*Participant
 	viewers      map[string]struct{}
 	holds        map[string]struct{} // recordings (or others) keeping the room open
+	tracks       map[*tee]struct{}   // published tracks, live
+	taps         map[string]TrackTap // raw-track recorders of running recordings
 	layout       mixer.Layout
 	emptySince   time.Time
 	closed       bool
@@ -81,19 +83,35 @@ func (r *Room) StreamInfo() media.StreamInfo { return r.mixer.Info() }
 // RequestKeyframe asks the room's encoder for a keyframe.
 func (r *Room) RequestKeyframe() { r.mixer.RequestKeyframe() }
 
-// AddTrack implements ingest.Room.
+// AddTrack implements ingest.Room. The returned sink feeds the mixer and
+// every tap (running recordings' raw-track recorders).
 func (r *Room) AddTrack(info media.TrackInfo, requestKeyframe func()) (media.TrackSink, error) {
 	sink, err := r.mixer.AddTrack(info, requestKeyframe)
 	if err != nil {
 		return nil, err
 	}
+	t := newTee(info, sink, r.log.With("participant", info.Participant, "track", info.TrackID), r.trackEnded)
 	r.mu.Lock()
 	if p, ok := r.participants[info.Participant]; ok {
 		p.Tracks = append(p.Tracks, string(info.Kind)+":"+info.MimeType)
 	}
+	r.tracks[t] = struct{}{}
+	taps := make(map[string]TrackTap, len(r.taps))
+	for k, tap := range r.taps {
+		taps[k] = tap
+	}
 	r.mu.Unlock()
+	for key, tap := range taps {
+		r.attachTap(t, key, tap)
+	}
 	r.reg.emit(Event{Type: "track_added", Room: r.name, Participant: info.Participant, Kind: string(info.Kind)})
-	return sink, nil
+	return t, nil
+}
+
+func (r *Room) trackEnded(t *tee) {
+	r.mu.Lock()
+	delete(r.tracks, t)
+	r.mu.Unlock()
 }
 
 // Leave implements ingest.Room.
