@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -26,9 +27,6 @@ import (
 	"github.com/mosaic-rtc/mosaic/internal/testenv"
 )
 
-// routeDirs are the packages whose Routes functions fill the node's mux.
-var routeDirs = []string{"ingest", "internal/api", "internal/node"}
-
 // TestRoutesDocumented holds the node's mux and api/openapi.json to each
 // other: every pattern registered on a mux in the route packages is
 // documented, every documented operation reaches its own pattern on the
@@ -44,7 +42,7 @@ func TestRoutesDocumented(t *testing.T) {
 	mux := testMux(t)
 	registered := sourcePatterns(t)
 	if len(registered) < 20 {
-		t.Fatalf("found only %d route patterns in %v; the scan is broken", len(registered), routeDirs)
+		t.Fatalf("found only %d route patterns; the scan is broken", len(registered))
 	}
 
 	// Registered → documented, and the source's view is the mux's.
@@ -127,6 +125,12 @@ func TestOpenAPIServed(t *testing.T) {
 // testMux is the node's mux over real parts that need no Redis, S3 or media.
 func testMux(t *testing.T) *http.ServeMux {
 	t.Helper()
+	return testMuxRedis(t, &redis.Options{Addr: "127.0.0.1:1"})
+}
+
+// testMuxRedis is testMux with the queue UI on a given Redis.
+func testMuxRedis(t *testing.T, ropt *redis.Options) *http.ServeMux {
+	t.Helper()
 	iss, err := auth.NewIssuer([]byte("routes-test-secret-0123456789abcdef"))
 	if err != nil {
 		t.Fatal(err)
@@ -137,7 +141,7 @@ func testMux(t *testing.T) *http.ServeMux {
 		t.Fatal(err)
 	}
 	n := &Node{log: testLogger(t), Issuer: iss, rooms: rooms, ingest: ing,
-		rdb: redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"})}
+		rdb: redis.NewClient(ropt)}
 	ctx, cancel := context.WithCancel(context.Background())
 	mux := n.newMux(ctx)
 	t.Cleanup(func() {
@@ -154,31 +158,68 @@ func testMux(t *testing.T) *http.ServeMux {
 	return mux
 }
 
-// sourcePatterns reads every mux.Handle/HandleFunc pattern in routeDirs,
+// sourcePatterns reads the patterns registered in every function that
+// takes a *http.ServeMux in the module's packages the node is built from,
 // expanding loops over string-slice literals. A pattern it cannot read
 // fails the test: routes must stay visible to this check.
 func sourcePatterns(t *testing.T) []string {
 	t.Helper()
+	cmd := exec.Command("go", "list", "-deps", "-f", `{{if .Module}}{{if .Module.Main}}{{.Dir}}{{end}}{{end}}`, ".")
+	cmd.Dir = filepath.Join(testenv.RepoRoot(), "internal", "node")
+	dirs, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
 	fset := token.NewFileSet()
 	var out []string
-	for _, dir := range routeDirs {
-		files, _ := filepath.Glob(filepath.Join(testenv.RepoRoot(), dir, "*.go"))
-		for _, name := range files {
-			if strings.HasSuffix(name, "_test.go") {
+	for _, dir := range strings.Fields(string(dirs)) {
+		files, _ := filepath.Glob(filepath.Join(dir, "*.go"))
+		for _, path := range files {
+			if strings.HasSuffix(path, "_test.go") {
 				continue
 			}
-			f, err := parser.ParseFile(fset, name, nil, 0)
+			f, err := parser.ParseFile(fset, path, nil, 0)
 			if err != nil {
 				t.Fatal(err)
 			}
-			walkRoutes(t, fset, f, map[string][]string{}, &out)
+			for _, decl := range f.Decls {
+				fn, ok := decl.(*ast.FuncDecl)
+				if !ok || fn.Body == nil {
+					continue
+				}
+				if muxes := muxParams(fn); len(muxes) > 0 {
+					walkRoutes(t, fset, fn.Body, muxes, map[string][]string{}, &out)
+				}
+			}
 		}
 	}
 	sort.Strings(out)
 	return out
 }
 
-func walkRoutes(t *testing.T, fset *token.FileSet, n ast.Node, env map[string][]string, out *[]string) {
+// muxParams names fn's parameters of type *http.ServeMux.
+func muxParams(fn *ast.FuncDecl) map[string]bool {
+	out := map[string]bool{}
+	for _, f := range fn.Type.Params.List {
+		star, ok := f.Type.(*ast.StarExpr)
+		if !ok {
+			continue
+		}
+		sel, ok := star.X.(*ast.SelectorExpr)
+		if !ok || sel.Sel.Name != "ServeMux" {
+			continue
+		}
+		if pkg, ok := sel.X.(*ast.Ident); !ok || pkg.Name != "http" {
+			continue
+		}
+		for _, n := range f.Names {
+			out[n.Name] = true
+		}
+	}
+	return out
+}
+
+func walkRoutes(t *testing.T, fset *token.FileSet, n ast.Node, muxes map[string]bool, env map[string][]string, out *[]string) {
 	ast.Inspect(n, func(x ast.Node) bool {
 		switch x := x.(type) {
 		case *ast.RangeStmt:
@@ -196,19 +237,19 @@ func walkRoutes(t *testing.T, fset *token.FileSet, n ast.Node, env map[string][]
 				inner[k] = v
 			}
 			inner[id.Name] = vals
-			walkRoutes(t, fset, x.Body, inner, out)
+			walkRoutes(t, fset, x.Body, muxes, inner, out)
 			return false
 		case *ast.CallExpr:
 			sel, ok := x.Fun.(*ast.SelectorExpr)
 			if !ok || (sel.Sel.Name != "Handle" && sel.Sel.Name != "HandleFunc") || len(x.Args) != 2 {
 				return true
 			}
-			if recv, ok := sel.X.(*ast.Ident); !ok || recv.Name != "mux" {
+			if recv, ok := sel.X.(*ast.Ident); !ok || !muxes[recv.Name] {
 				return true
 			}
 			vals := evalStrings(x.Args[0], env)
 			if len(vals) == 0 {
-				t.Errorf("%s: route pattern is not a string literal (or a loop over literals); openapi.json cannot be checked against it", fset.Position(x.Pos()))
+				t.Errorf("%s: route pattern is not a string literal (or a constant, or a loop over literals); openapi.json cannot be checked against it", fset.Position(x.Pos()))
 			}
 			*out = append(*out, vals...)
 		}
@@ -216,8 +257,8 @@ func walkRoutes(t *testing.T, fset *token.FileSet, n ast.Node, env map[string][]
 	})
 }
 
-// evalStrings evaluates string literals, constants named queuesPath-style
-// in this package, and "+" of those; nil if it cannot.
+// evalStrings evaluates string literals, constants of the same file and
+// "+" of those; nil if it cannot.
 func evalStrings(e ast.Expr, env map[string][]string) []string {
 	switch e := e.(type) {
 	case *ast.BasicLit:
