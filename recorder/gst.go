@@ -80,3 +80,17 @@ func busError(msg *gst.Message) error {
 	}
 	return fmt.Errorf("%w: %s: %s (%s)", ErrPipeline, msg.Source(), gerr.Error(), gerr.DebugString())
 }
+
+// stopPipeline sets a pipeline to NULL, bounded in time. If GStreamer does
+// not return (a streaming thread stuck in an element), the pipeline is
+// reported frozen and abandoned instead of hanging its owner.
+func stopPipeline(p *gst.Pipeline) error {
+	done := make(chan error, 1)
+	go func() { done <- setState(p, gst.StateNull) }()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(stateTimeout):
+		return fmt.Errorf("%w: pipeline frozen: NULL not reached within %s", ErrPipeline, stateTimeout)
+	}
+}

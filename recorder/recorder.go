@@ -158,7 +158,7 @@ func (r *Recorder) run() {
 	defer close(r.done)
 	bus := r.p.pipeline.GetPipelineBus()
 	err := r.watch(bus)
-	if nerr := setState(r.p.pipeline, gst.StateNull); nerr != nil && err == nil {
+	if nerr := stopPipeline(r.p.pipeline); nerr != nil && err == nil {
 		err = nerr
 	}
 	r.mu.Lock()

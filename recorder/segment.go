@@ -56,6 +56,15 @@ func (r *Recorder) closeOpenSegments() {
 }
 
 func (r *Recorder) announce(path string, start, dur time.Duration) {
+	if info, err := inspectMP4(path); err != nil || info.Fragments == 0 {
+		// splitmuxsink opens a file even when the stream ends before any
+		// media: such a file holds nothing to play or upload.
+		r.log.Warn("removing segment without media", "path", path, "err", err)
+		if rerr := os.Remove(path); rerr != nil && !os.IsNotExist(rerr) {
+			r.log.Error("remove empty segment", "path", path, "err", rerr)
+		}
+		return
+	}
 	seg, err := describeSegment(path, start, dur)
 	if err != nil {
 		r.log.Error("segment unreadable", "path", path, "err", err)

@@ -221,7 +221,7 @@ func (t *Track) Close() error {
 func (t *Track) run() {
 	defer close(t.done)
 	err := t.watch()
-	if nerr := setState(t.p, gst.StateNull); nerr != nil && err == nil {
+	if nerr := stopPipeline(t.p); nerr != nil && err == nil {
 		err = nerr
 	}
 	t.mu.Lock()
