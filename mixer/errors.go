@@ -9,6 +9,8 @@ var (
 	ErrInvalidLayout = errors.New("mixer: invalid layout")
 	// ErrInvalidConfig is returned by New for a configuration it cannot honour.
 	ErrInvalidConfig = errors.New("mixer: invalid config")
+	// ErrInvalidGain is returned by SetGain for a gain outside 0..MaxGain.
+	ErrInvalidGain = errors.New("mixer: invalid gain")
 	// ErrBadPacket is returned by a track sink for data that is not an RTP packet.
 	ErrBadPacket = errors.New("mixer: bad RTP packet")
 	// ErrClosed is returned once the mixer or an input has been closed.

@@ -46,7 +46,13 @@ func (m *Mixer) addInput(in *input) error {
 	}
 	m.mu.Lock()
 	m.inputs[in.id] = in
+	gain := m.gainOf(in.info.Participant)
 	m.mu.Unlock()
+	if in.spec.kind == media.Audio && gain != 1 {
+		if err := in.applyGain(gain); err != nil {
+			in.log.Warn("gain", "err", err)
+		}
+	}
 	if in.spec.kind == media.Video {
 		if err := m.applyLayout(); err != nil {
 			in.log.Warn("layout", "err", err)

@@ -54,13 +54,15 @@ type Mixer struct {
 	keyframe   *limiter
 	stats      counters
 	aacPriming time.Duration // subtracted from AAC timestamps
+	limit      *peakLimiter  // on the audio mix
 
 	infoMu   sync.Mutex
 	info     media.StreamInfo
 	aacReady chan struct{}
 
-	mu           sync.Mutex // guards inputs, nextID, layout, speaker
+	mu           sync.Mutex // guards inputs, nextID, layout, speaker, gains
 	inputs       map[int]*input
+	gains        map[string]float64 // per participant; absent is 1
 	nextID       int
 	layout       Layout
 	speaker      string // participant with the main tile in the speaker layout
@@ -93,7 +95,8 @@ func New(cfg Config) (*Mixer, error) {
 	}
 	m := &Mixer{
 		cfg: cfg, log: cfg.Log, pipeline: pl, out: media.NewStream(),
-		aacReady: make(chan struct{}), inputs: map[int]*input{}, layout: cfg.Layout,
+		aacReady: make(chan struct{}), inputs: map[int]*input{}, gains: map[string]float64{}, layout: cfg.Layout,
+		limit: newPeakLimiter(audioRate, audioChannels),
 		cmds: make(chan func()), stop: make(chan struct{}), done: make(chan struct{}),
 		busDone: make(chan struct{}), eos: make(chan struct{}),
 		info: media.StreamInfo{Width: cfg.Width, Height: cfg.Height, FPS: cfg.FPS, VideoCodec: cfg.VideoCodec,

@@ -12,7 +12,8 @@ import (
 	"github.com/mosaic-rtc/mosaic/internal/media"
 )
 
-// Audio format inside the room: every input is converted to it before the mixer.
+// Audio format inside the room: every input is converted to it before the
+// mixer. Float, so that a loud sum does not wrap before the limiter.
 const (
 	audioRate     = 48000
 	audioChannels = 2
@@ -21,7 +22,7 @@ const (
 )
 
 func rawAudioCaps() string {
-	return fmt.Sprintf("audio/x-raw,format=S16LE,layout=interleaved,rate=%d,channels=%d", audioRate, audioChannels)
+	return fmt.Sprintf("audio/x-raw,format=F32LE,layout=interleaved,rate=%d,channels=%d", audioRate, audioChannels)
 }
 
 func rawVideoCaps(c Config) string {
@@ -135,7 +136,7 @@ func (m *Mixer) videoEncoder() (*gst.Element, []*gst.Element, error) {
 	return enc, []*gst.Element{profile, parse, format}, nil
 }
 
-// buildAudio makes silence → audiomixer → tee → AAC and Opus appsinks.
+// buildAudio makes silence → audiomixer → limiter → tee → AAC and Opus appsinks.
 func (m *Mixer) buildAudio() error {
 	bg, err := element("audiotestsrc", "bg-audio", p("wave", "silence"), p("is-live", true),
 		p("samplesperbuffer", audioRate/50))
@@ -187,6 +188,10 @@ func (m *Mixer) buildAudio() error {
 	if err != nil {
 		return err
 	}
+	opusConv, err := element("audioconvert", "opus-convert")
+	if err != nil {
+		return err
+	}
 	opus, err := element("opusenc", "opus-encoder", p("bitrate", opusBitrate), p("frame-size", 20))
 	if err != nil {
 		return err
@@ -195,15 +200,16 @@ func (m *Mixer) buildAudio() error {
 	if err != nil {
 		return err
 	}
-	if err := m.pipeline.AddMany(bg, bgCaps, mix, mixCaps, tee, aacQ, aacConv, aac, aacCaps, aacSink, opusQ, opus, opusSink); err != nil {
+	if err := m.pipeline.AddMany(bg, bgCaps, mix, mixCaps, tee, aacQ, aacConv, aac, aacCaps, aacSink, opusQ, opusConv, opus, opusSink); err != nil {
 		return fmt.Errorf("%w: add audio output: %w", ErrPipeline, err)
 	}
-	for _, chain := range [][]*gst.Element{{bg, bgCaps, mix, mixCaps, tee}, {tee, aacQ, aacConv, aac, aacCaps, aacSink}, {tee, opusQ, opus, opusSink}} {
+	for _, chain := range [][]*gst.Element{{bg, bgCaps, mix, mixCaps, tee}, {tee, aacQ, aacConv, aac, aacCaps, aacSink}, {tee, opusQ, opusConv, opus, opusSink}} {
 		if err := linkChain(chain...); err != nil {
 			return err
 		}
 	}
 	m.audiomixer = mix
+	mixCaps.GetStaticPad("src").AddProbe(gst.PadProbeTypeBuffer, m.limit.onBuffer)
 	aacSink.GetStaticPad("sink").AddProbe(gst.PadProbeTypeEventDownstream, m.onAACCaps)
 	app.SinkFromElement(aacSink).SetCallbacks(&app.SinkCallbacks{NewSampleFunc: m.onSample(media.Audio, media.AAC)})
 	app.SinkFromElement(opusSink).SetCallbacks(&app.SinkCallbacks{NewSampleFunc: m.onSample(media.Audio, media.Opus)})

@@ -23,19 +23,19 @@ const (
 	levelSmoothing   = 0.1    // weight of a new 20 ms buffer in the average
 )
 
-// loudness is an exponentially smoothed mean square of S16 samples (0..1).
+// loudness is an exponentially smoothed mean square of F32 samples (0..1 for full scale).
 type loudness struct{ bits atomic.Uint64 }
 
 func (l *loudness) get() float64 { return math.Float64frombits(l.bits.Load()) }
 
 func (l *loudness) add(pcm []byte) {
-	n := len(pcm) / 2
+	n := len(pcm) / 4
 	if n == 0 {
 		return
 	}
 	var sum float64
-	for i := 0; i+1 < len(pcm); i += 2 {
-		v := float64(int16(binary.LittleEndian.Uint16(pcm[i:]))) / 32768
+	for i := 0; i+3 < len(pcm); i += 4 {
+		v := float64(math.Float32frombits(binary.LittleEndian.Uint32(pcm[i:])))
 		sum += v * v
 	}
 	avg := l.get()*(1-levelSmoothing) + sum/float64(n)*levelSmoothing
