@@ -97,7 +97,7 @@ func New(cfg Config) (*Mixer, error) {
 		cfg: cfg, log: cfg.Log, pipeline: pl, out: media.NewStream(),
 		aacReady: make(chan struct{}), inputs: map[int]*input{}, gains: map[string]float64{}, layout: cfg.Layout,
 		limit: newPeakLimiter(audioRate, audioChannels),
-		cmds: make(chan func()), stop: make(chan struct{}), done: make(chan struct{}),
+		cmds:  make(chan func()), stop: make(chan struct{}), done: make(chan struct{}),
 		busDone: make(chan struct{}), eos: make(chan struct{}),
 		info: media.StreamInfo{Width: cfg.Width, Height: cfg.Height, FPS: cfg.FPS, VideoCodec: cfg.VideoCodec,
 			AudioSampleRate: audioRate, AudioChannels: audioChannels},
