@@ -40,7 +40,12 @@ func newTestPublisher(t *testing.T) *testPublisher {
 
 func newTestPublisherOn(t *testing.T, api *webrtc.API, videoMime string) *testPublisher {
 	t.Helper()
-	pc, err := api.NewPeerConnection(webrtc.Configuration{})
+	return newTestPublisherWith(t, api, videoMime, webrtc.Configuration{})
+}
+
+func newTestPublisherWith(t *testing.T, api *webrtc.API, videoMime string, cfg webrtc.Configuration) *testPublisher {
+	t.Helper()
+	pc, err := api.NewPeerConnection(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,8 +21,11 @@ type Config struct {
 	PublicIPs []string
 	// ICEServers are advertised to clients in Link headers.
 	ICEServers []webrtc.ICEServer
-	Issuer     *auth.Issuer
-	Rooms      Rooms
+	// TURN, when set, runs the built-in TURN server and advertises it
+	// with per-client credentials.
+	TURN   *TURNConfig
+	Issuer *auth.Issuer
+	Rooms  Rooms
 	// MaxBodyBytes caps request bodies; default DefaultMaxBodyBytes.
 	MaxBodyBytes int64
 	Log          *slog.Logger

@@ -304,16 +304,26 @@ type harness struct {
 
 func newHarness(t testing.TB) *harness {
 	t.Helper()
+	return newHarnessWith(t, nil)
+}
+
+// newHarnessWith lets configure change the server's configuration.
+func newHarnessWith(t testing.TB, configure func(*Config)) *harness {
+	t.Helper()
 	iss, err := auth.NewIssuer([]byte("0123456789abcdef0123456789abcdef"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	rooms := newTestRooms()
-	srv, err := New(Config{
+	cfg := Config{
 		Issuer: iss, Rooms: rooms,
 		ICEServers: []webrtc.ICEServer{{URLs: []string{"stun:stun.example.net:3478"}}},
 		Log:        slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
+	}
+	if configure != nil {
+		configure(&cfg)
+	}
+	srv, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

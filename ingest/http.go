@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
 
 	"github.com/mosaic-rtc/mosaic/internal/auth"
+	"github.com/pion/webrtc/v4"
 )
 
 const (
@@ -105,16 +107,44 @@ func setCORS(w http.ResponseWriter) {
 	h.Set("Access-Control-Expose-Headers", "Location, ETag, Link, Accept-Patch, Accept-Post")
 }
 
-func (s *Server) setLinks(w http.ResponseWriter) {
-	for _, l := range iceServerLinks(s.cfg.ICEServers) {
+// setLinks advertises the ICE servers: the configured ones, and the
+// built-in TURN server with credentials for the client's token.
+func (s *Server) setLinks(w http.ResponseWriter, r *http.Request, c *auth.Claims) {
+	servers := s.cfg.ICEServers
+	if ts, ok := s.turn.iceServer(c, requestHost(r)); ok {
+		servers = append([]webrtc.ICEServer{ts}, servers...)
+	}
+	for _, l := range iceServerLinks(servers) {
 		w.Header().Add("Link", l)
 	}
+}
+
+// requestHost is the host name the client used to reach the server.
+func requestHost(r *http.Request) string {
+	if h, _, err := net.SplitHostPort(r.Host); err == nil {
+		return h
+	}
+	return r.Host
+}
+
+// optionalClaims are the claims of a valid token for room, if the request
+// has one (OPTIONS needs none).
+func (s *Server) optionalClaims(r *http.Request, room string) *auth.Claims {
+	tok := auth.BearerToken(r.Header.Get("Authorization"))
+	if tok == "" {
+		return nil
+	}
+	c, err := s.cfg.Issuer.Parse(tok)
+	if err != nil || (c.Room != auth.AnyRoom && c.Room != room) {
+		return nil
+	}
+	return c
 }
 
 func (s *Server) handleOptions(w http.ResponseWriter, r *http.Request) {
 	setCORS(w)
 	w.Header().Set("Accept-Post", contentTypeSDP)
-	s.setLinks(w)
+	s.setLinks(w, r, s.optionalClaims(r, r.PathValue("room")))
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -174,9 +204,9 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request, want string) (
 }
 
 // writeAnswer sends the 201 with the SDP answer and the session resource.
-func (s *Server) writeAnswer(w http.ResponseWriter, ss *session, path, sdp string) {
+func (s *Server) writeAnswer(w http.ResponseWriter, r *http.Request, c *auth.Claims, ss *session, path, sdp string) {
 	setCORS(w)
-	s.setLinks(w)
+	s.setLinks(w, r, c)
 	h := w.Header()
 	h.Set("Content-Type", contentTypeSDP)
 	h.Set("Location", "/rooms/"+url.PathEscape(ss.room)+"/"+path+"/"+ss.id)

@@ -19,9 +19,10 @@ const gatherTimeout = 10 * time.Second
 
 // Server serves WHIP and WHEP sessions.
 type Server struct {
-	cfg Config
-	log *slog.Logger
-	t   *transport
+	cfg  Config
+	log  *slog.Logger
+	t    *transport
+	turn *turnServer
 
 	mu       sync.Mutex
 	closed   bool
@@ -40,9 +41,24 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ingest: %w", err)
 	}
-	s := &Server{cfg: cfg, log: cfg.Log.With("component", "ingest"), t: t, sessions: map[string]*session{}, retired: map[metricKey]*counters{}}
+	var ts *turnServer
+	if cfg.TURN != nil {
+		if ts, err = startTURN(*cfg.TURN, cfg.PublicIPs, cfg.Log.With("component", "ingest")); err != nil {
+			_ = t.close()
+			return nil, fmt.Errorf("ingest: %w", err)
+		}
+	}
+	s := &Server{cfg: cfg, turn: ts, log: cfg.Log.With("component", "ingest"), t: t, sessions: map[string]*session{}, retired: map[metricKey]*counters{}}
 	s.log.Info("media port open", "port", t.port)
 	return s, nil
+}
+
+// TURNPort is the built-in TURN server's UDP port, 0 without one.
+func (s *Server) TURNPort() int {
+	if s.turn == nil {
+		return 0
+	}
+	return s.turn.port
 }
 
 // MediaPort is the UDP (and ICE-TCP) port every session uses.
@@ -71,7 +87,7 @@ func (s *Server) Close() error {
 		}()
 	}
 	wg.Wait()
-	return s.t.close()
+	return errors.Join(s.turn.close(), s.t.close())
 }
 
 // newSession returns a session on a new PeerConnection of the shared API,

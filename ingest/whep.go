@@ -40,7 +40,7 @@ func (s *Server) handleWHEP(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	s.writeAnswer(w, ss, "whep", sdpAnswer)
+	s.writeAnswer(w, r, claims, ss, "whep", sdpAnswer)
 }
 
 func (s *Server) startViewer(r *http.Request, room string, claims *auth.Claims, offer string, sum offerSummary) (*session, string, error) {

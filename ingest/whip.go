@@ -33,7 +33,7 @@ func (s *Server) handleWHIP(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	s.writeAnswer(w, ss, "whip", sdpAnswer)
+	s.writeAnswer(w, r, claims, ss, "whip", sdpAnswer)
 }
 
 func (s *Server) startPublisher(r *http.Request, room string, claims *auth.Claims, offer string) (*session, string, error) {

@@ -81,6 +81,7 @@ localhost: a redis-server child and an embedded S3 server keep their data under
 	f.IntVar(&c.WorkerConcurrency, "worker-concurrency", 2, "tasks the in-process job worker runs at once (0: no in-process worker)")
 	f.StringVar(&c.WebhookURL, "webhook-url", "", "URL notified (signed POST) when a recording is ready")
 	f.StringVar(&c.WebhookSecret, "webhook-secret", "", "HMAC key for webhook signatures")
+	iceFlags(f, &c.ICE)
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	f.DurationVar(&shutdownTimeout, "shutdown-timeout", 60*time.Second, "how long shutdown may take")
 	annotateEnv(cmd)

@@ -14,6 +14,7 @@ type Config struct {
 	PublicURL string // how clients reach the HTTP server (default http://<listen>)
 	MediaPort int    // the one UDP (and TCP) port for WebRTC (default 8443)
 	PublicIPs []string
+	ICE       ICEConfig // built-in TURN and external STUN/TURN servers
 	DataDir   string // default ./data
 	NodeID    string // default: hostname-derived, kept in the data dir
 

@@ -174,8 +174,12 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 		n.log.Info("recovered recordings left by an unclean shutdown", "count", k)
 	}
 
+	turnCfg, iceServers, err := cfg.ICE.ingestICE(secret, cfg.PublicIPs)
+	if err != nil {
+		return nil, err
+	}
 	n.ingest, err = ingest.New(ingest.Config{MediaPort: cfg.MediaPort, PublicIPs: cfg.PublicIPs, Issuer: n.Issuer,
-		Rooms: n.rooms, Log: n.log.With("part", "ingest")})
+		Rooms: n.rooms, TURN: turnCfg, ICEServers: iceServers, Log: n.log.With("part", "ingest")})
 	if err != nil {
 		return nil, fmt.Errorf("ingest: %w", err)
 	}
