@@ -6,12 +6,13 @@
 FROM golang:1.26-bookworm AS build
 RUN apt-get update && apt-get install -y --no-install-recommends \
       pkg-config libglib2.0-dev libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev \
-      libgstreamer-plugins-bad1.0-dev libvpx-dev libopus-dev libx264-dev \
+      libgstreamer-plugins-bad1.0-dev libvpx-dev libopus-dev libx264-dev npm \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
+RUN bash scripts/vendor-web.sh
 RUN go build -trimpath -ldflags "-s -w" -o /out/mosaic ./cmd/mosaic
 
 # --- runtime stage: only the GStreamer plugins and libraries the binary uses ---

@@ -13,6 +13,8 @@ pkgs=(
   gstreamer1.0-x fonts-dejavu-core
   # services and checks
   redis-server ffmpeg chromium
+  # the watch page's pinned hls.js comes from the npm registry (scripts/vendor-web.sh)
+  npm
 )
 
 missing=()
@@ -29,3 +31,5 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 command -v go >/dev/null || { echo "Go is missing: install Go 1.24+ (https://go.dev/dl) and put it on PATH" >&2; exit 1; }
+
+"$(dirname "$0")/vendor-web.sh"

@@ -82,6 +82,7 @@ localhost: a redis-server child and an embedded S3 server keep their data under
 	f.StringVar(&c.WebhookURL, "webhook-url", "", "URL notified (signed POST) when a recording is ready")
 	f.StringVar(&c.WebhookSecret, "webhook-secret", "", "HMAC key for webhook signatures")
 	iceFlags(f, &c.ICE)
+	liveFlags(f, &c.Live)
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	f.DurationVar(&shutdownTimeout, "shutdown-timeout", 60*time.Second, "how long shutdown may take")
 	annotateEnv(cmd)

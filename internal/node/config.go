@@ -37,6 +37,8 @@ type Config struct {
 	RecordingMaxDuration  time.Duration
 	RoomIdleTimeout       time.Duration
 
+	Live LiveConfig // HLS and RTMP outputs of the composite
+
 	WorkerConcurrency int // 0: no in-process worker
 	WebhookURL        string
 	WebhookSecret     string

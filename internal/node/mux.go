@@ -17,5 +17,6 @@ func (n *Node) newMux(ctx context.Context) *http.ServeMux {
 		Store: n.store, Deleter: n.store, Log: n.log.With("part", "api")}).Routes(mux)
 	n.routes(mux)
 	n.queueRoutes(ctx, mux)
+	n.liveRoutes(ctx, mux)
 	return mux
 }
