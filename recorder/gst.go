@@ -58,7 +58,13 @@ func changeState(p *gst.Pipeline, s gst.State, waitAsync bool) error {
 	if err := p.SetState(s); err != nil {
 		return fmt.Errorf("%w: set state %s: %w", ErrPipeline, s, err)
 	}
-	ret, cur := p.GetState(s, gst.ClockTime(stateTimeout.Nanoseconds()))
+	timeout := gst.ClockTime(stateTimeout.Nanoseconds())
+	if !waitAsync {
+		// GetState would block for the whole timeout on an asynchronous
+		// change that only data can complete: just read the result.
+		timeout = 0
+	}
+	ret, cur := p.GetState(s, timeout)
 	switch ret {
 	case gst.StateChangeSuccess, gst.StateChangeNoPreroll:
 		return nil

@@ -27,8 +27,11 @@ type mp4Info struct {
 	// complete fragment (or the moov): anything after it is a torn write.
 	ValidEnd int64
 	Duration time.Duration // longest track, from moov durations or fragments
-	Video    bool          // has a video track
-	Audio    bool          // has an audio track
+	// VideoDuration is the video track's: segments split at video
+	// keyframes, so it is where the next segment starts.
+	VideoDuration time.Duration
+	Video         bool // has a video track
+	Audio         bool // has an audio track
 }
 
 // readBoxes lists the complete boxes in [off, end) of r.
@@ -129,8 +132,10 @@ func inspectMP4(path string) (mp4Info, error) {
 		if t.moovDur > end {
 			end = t.moovDur
 		}
-		if d := time.Duration(float64(end) / float64(t.scale) * float64(time.Second)); d > info.Duration {
-			info.Duration = d
+		d := time.Duration(float64(end) / float64(t.scale) * float64(time.Second))
+		info.Duration = max(info.Duration, d)
+		if t.handler == "vide" {
+			info.VideoDuration = max(info.VideoDuration, d)
 		}
 	}
 	return info, nil

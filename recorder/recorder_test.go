@@ -96,6 +96,19 @@ func TestRecorderSegments(t *testing.T) {
 		total += s.Duration
 		probeSegment(t, s.Path, s.Duration)
 	}
+	// Closed segments are whole: Recover keeps them byte for byte.
+	rec, err := Recover(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rec) != len(segs) {
+		t.Fatalf("Recover found %d of %d segments", len(rec), len(segs))
+	}
+	for i := range rec {
+		if rec[i].SHA256 != segs[i].SHA256 || rec[i].Index != segs[i].Index || rec[i].Start != segs[i].Start {
+			t.Errorf("recovered %+v, announced %+v", rec[i], segs[i])
+		}
+	}
 	if d := total - (testSeconds-1)*time.Second; d < -500*time.Millisecond || d > 500*time.Millisecond {
 		t.Errorf("segments last %s, want ≈ %ds", total, testSeconds-1)
 	}

@@ -26,7 +26,7 @@ func Recover(dir string) ([]Segment, error) {
 	var out []Segment
 	var start time.Duration
 	for _, p := range paths {
-		seg, err := recoverSegment(p, start)
+		seg, next, err := recoverSegment(p, start)
 		if errors.Is(err, ErrNotMP4) || errors.Is(err, ErrNoFragment) {
 			if rerr := os.Remove(p); rerr != nil {
 				return out, fmt.Errorf("recorder: remove unplayable %s: %w", p, rerr)
@@ -37,23 +37,30 @@ func Recover(dir string) ([]Segment, error) {
 			return out, err
 		}
 		out = append(out, seg)
-		start += seg.Duration
+		start += next
 	}
 	return out, nil
 }
 
-func recoverSegment(path string, start time.Duration) (Segment, error) {
+// recoverSegment checks and trims one segment; next is how far the
+// following segment starts after this one (its video duration).
+func recoverSegment(path string, start time.Duration) (seg Segment, next time.Duration, err error) {
 	info, err := inspectMP4(path)
 	if err != nil {
-		return Segment{}, err
+		return Segment{}, 0, err
 	}
 	if info.Fragments == 0 {
-		return Segment{}, fmt.Errorf("%w: %s", ErrNoFragment, path)
+		return Segment{}, 0, fmt.Errorf("%w: %s", ErrNoFragment, path)
 	}
 	if info.ValidEnd < info.Size {
 		if err := os.Truncate(path, info.ValidEnd); err != nil {
-			return Segment{}, fmt.Errorf("recorder: truncate %s: %w", path, err)
+			return Segment{}, 0, fmt.Errorf("recorder: truncate %s: %w", path, err)
 		}
 	}
-	return describeSegment(path, start, info.Duration)
+	next = info.VideoDuration
+	if next == 0 {
+		next = info.Duration
+	}
+	seg, err = describeSegment(path, start, info.Duration)
+	return seg, next, err
 }
