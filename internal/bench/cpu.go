@@ -1,0 +1,16 @@
+package bench
+
+import (
+	"syscall"
+	"time"
+)
+
+// processCPU is this process's user plus system CPU time, all threads,
+// without its children (getrusage RUSAGE_SELF).
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
