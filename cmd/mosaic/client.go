@@ -158,8 +158,15 @@ func recordCmd() *cobra.Command {
 	}
 	ls.Flags().StringVar(&room, "room", "", "only this room's recordings")
 	cmd.AddCommand(start, stop, get, ls)
+	for _, mk := range recordCommands {
+		cmd.AddCommand(mk(&c))
+	}
 	return cmd
 }
+
+// recordCommands are further `mosaic record` subcommands, each registered
+// from its own file; they share the group's API client.
+var recordCommands []func(*apiClient) *cobra.Command
 
 // waitReady polls a recording until it is ready or failed, showing its
 // segment uploads as a progress bar.
