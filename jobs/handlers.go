@@ -29,6 +29,7 @@ func (h *handlers) mux() *asynq.ServeMux {
 	mux.HandleFunc(TypeUpload, h.handleUpload)
 	mux.HandleFunc(TypeFinalize, h.handleFinalize)
 	mux.HandleFunc(TypeNotify, h.handleNotify)
+	mux.HandleFunc(TypeRetention, h.handleRetention)
 	return mux
 }
 

@@ -81,6 +81,8 @@ localhost: a redis-server child and an embedded S3 server keep their data under
 	f.IntVar(&c.WorkerConcurrency, "worker-concurrency", 2, "tasks the in-process job worker runs at once (0: no in-process worker)")
 	f.StringVar(&c.WebhookURL, "webhook-url", "", "URL notified (signed POST) when a recording is ready")
 	f.StringVar(&c.WebhookSecret, "webhook-secret", "", "HMAC key for webhook signatures")
+	f.DurationVar(&c.Retention, "retention", 0, "delete finished recordings this long after they stopped, e.g. 720h (0: keep them)")
+	f.DurationVar(&c.RetentionInterval, "retention-interval", time.Hour, "how often the retention sweep runs")
 	iceFlags(f, &c.ICE)
 	liveFlags(f, &c.Live)
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")

@@ -15,8 +15,8 @@ type Config struct {
 	MediaPort int    // the one UDP (and TCP) port for WebRTC (default 8443)
 	PublicIPs []string
 	ICE       ICEConfig // built-in TURN and external STUN/TURN servers
-	DataDir   string // default ./data
-	NodeID    string // default: hostname-derived, kept in the data dir
+	DataDir   string    // default ./data
+	NodeID    string    // default: hostname-derived, kept in the data dir
 
 	RedisURL string // empty: start a redis-server child under DataDir/redis
 
@@ -36,6 +36,10 @@ type Config struct {
 	RecordingEmptyTimeout time.Duration
 	RecordingMaxDuration  time.Duration
 	RoomIdleTimeout       time.Duration
+	// Retention deletes finished recordings this long after they stopped
+	// (0: keep them); the sweep is queued every RetentionInterval (1h).
+	Retention         time.Duration
+	RetentionInterval time.Duration
 
 	Live LiveConfig // HLS and RTMP outputs of the composite
 

@@ -140,6 +140,7 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 		return nil, err
 	}
 	n.goBackground(bgctx, n.enqueuer.Run)
+	n.startRetention(bgctx)
 
 	if cfg.WorkerConcurrency > 0 {
 		n.worker, err = jobs.NewWorker(jobs.WorkerConfig{
