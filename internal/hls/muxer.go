@@ -186,8 +186,8 @@ func (w *writer) write(s media.Sample) error {
 			if !s.Keyframe {
 				return nil
 			}
-			if err := w.start(au, s.PTS); err != nil {
-				return err
+			if err := w.start(au, s.PTS); err != nil || w.hls == nil {
+				return err // nil: no SPS/PPS yet, wait for the next keyframe
 			}
 		}
 		if s.PTS < w.base {
