@@ -367,7 +367,6 @@ func readyRecordingRoutes(t *testing.T, s *server, room string) {
 	}
 }
 
-
 // raw does one request and returns the response with its body read.
 func (s *server) raw(method, path, token, ctype, body string) (*http.Response, []byte) {
 	s.t.Helper()
