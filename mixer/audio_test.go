@@ -110,7 +110,7 @@ func TestLoudRoomDoesNotClip(t *testing.T) {
 	if peak > math.Pow(10, -1.0/20) {
 		t.Fatalf("peak %.2f dBFS, want at most -1 dBFS", dBFS(peak))
 	}
-	if loud < 0.3 {
+	if loud < 0.1 { // four tones of random phase: their sum varies, but not down to the clips' 0.09
 		t.Fatalf("rms %.3f: the loud room came out quiet", loud)
 	}
 	if m.limit.limited.Load() == 0 || m.limit.skipped.Load() != 0 {

@@ -17,6 +17,7 @@ import (
 type feedOptions struct {
 	Participant string
 	NoAudio     bool
+	NoVideo     bool          // audio only: the clip's video is not sent
 	AudioDelay  time.Duration // extra network delay of the audio track
 	Duration    time.Duration // stop after this much media (0: whole clip)
 	Pattern     string        // instead of the clip: this videotestsrc pattern, VP8, no audio
@@ -60,6 +61,9 @@ func startFeed(t testing.TB, m *Mixer, clip string, o feedOptions) *feed {
 	}
 	desc := fmt.Sprintf("filesrc location=%s ! matroskademux name=d "+
 		"d.video_0 ! queue ! %s ! appsink name=v sync=true ", clip, videoDesc)
+	if o.NoVideo {
+		desc = fmt.Sprintf("filesrc location=%s ! matroskademux name=d d.video_0 ! queue ! appsink name=v sync=true ", clip)
+	}
 	if o.Pattern != "" {
 		// A synthetic participant: live test pattern, video only.
 		o.NoAudio = true
@@ -74,15 +78,23 @@ func startFeed(t testing.TB, m *Mixer, clip string, o feedOptions) *feed {
 		t.Fatalf("feed pipeline: %v", err)
 	}
 	f := &feed{t: t, pipeline: pl, done: make(chan struct{}), quit: make(chan struct{}), wall: time.Now()}
-	video, err := m.AddTrack(media.TrackInfo{Room: m.cfg.Room, Participant: o.Participant, Name: o.Name,
-		TrackID: "video", Kind: media.Video, MimeType: mime, ClockRate: 90000, PayloadType: pt, SSRC: vssrc, Screen: o.Screen}, nil)
-	if err != nil {
-		t.Fatalf("AddTrack video: %v", err)
+	if !o.NoVideo {
+		video, err := m.AddTrack(media.TrackInfo{Room: m.cfg.Room, Participant: o.Participant, Name: o.Name,
+			TrackID: "video", Kind: media.Video, MimeType: mime, ClockRate: 90000, PayloadType: pt, SSRC: vssrc, Screen: o.Screen}, nil)
+		if err != nil {
+			t.Fatalf("AddTrack video: %v", err)
+		}
+		f.sinks = append(f.sinks, video)
+		f.attach("v", video, vssrc, 90000, o.Duration)
+	} else {
+		f.discard("v", o.Duration)
 	}
-	f.sinks = append(f.sinks, video)
-	f.attach("v", video, vssrc, 90000, o.Duration)
 	if !o.NoAudio {
-		audio, err := m.AddTrack(media.TrackInfo{Room: m.cfg.Room, Participant: o.Participant, Name: o.Participant,
+		name := o.Name
+		if name == "" {
+			name = o.Participant
+		}
+		audio, err := m.AddTrack(media.TrackInfo{Room: m.cfg.Room, Participant: o.Participant, Name: name,
 			TrackID: "audio", Kind: media.Audio, MimeType: "audio/opus", ClockRate: 48000, Channels: 2, PayloadType: 111, SSRC: assrc}, nil)
 		if err != nil {
 			t.Fatalf("AddTrack audio: %v", err)
@@ -129,6 +141,24 @@ func (f *feed) attach(name string, sink media.TrackSink, ssrc, clock uint32, lim
 			lastSR = pts
 			sink.WriteSenderReport(media.SenderReport{SSRC: ssrc, NTPTime: toNTP(f.wall.Add(pts)),
 				RTPTime: binary.BigEndian.Uint32(pkt[4:8]), PacketCount: packets, OctetCount: octets, Arrival: time.Now()})
+		}
+		return gst.FlowOK
+	}})
+}
+
+// discard drops an appsink's buffers, ending at limit like attach.
+func (f *feed) discard(name string, limit time.Duration) {
+	el, err := f.pipeline.GetElementByName(name)
+	if err != nil {
+		f.t.Fatalf("feed %s: %v", name, err)
+	}
+	app.SinkFromElement(el).SetCallbacks(&app.SinkCallbacks{NewSampleFunc: func(s *app.Sink) gst.FlowReturn {
+		smp := s.PullSample()
+		if smp == nil {
+			return gst.FlowEOS
+		}
+		if pts, ok := clockDuration(smp.GetBuffer().PresentationTimestamp()); ok && limit > 0 && pts > limit {
+			return gst.FlowEOS
 		}
 		return gst.FlowOK
 	}})

@@ -44,6 +44,7 @@ func (m *Mixer) addInput(in *input) error {
 		m.discard(in)
 		return err
 	}
+	in.added = time.Now()
 	m.mu.Lock()
 	m.inputs[in.id] = in
 	gain := m.gainOf(in.info.Participant)
@@ -66,11 +67,16 @@ func (m *Mixer) addInput(in *input) error {
 		return fmt.Errorf("%w: input %d did not start", ErrPipeline, in.id)
 	}
 	m.pipeline.RecalculateLatency()
+	if in.placeholder {
+		in.log.Info("placeholder added")
+		return nil
+	}
 	m.stats.inputsAdded.Add(1)
 	in.log.Info("track added")
 	if in.spec.kind == media.Video {
 		in.keyframe.call()
 	}
+	m.syncPlaceholders(false)
 	return nil
 }
 
@@ -85,7 +91,7 @@ func (m *Mixer) removeInput(in *input, drain bool) error {
 	if !ok {
 		return nil
 	}
-	if drain {
+	if drain && in.src != nil {
 		in.src.EndStream()
 		select {
 		case <-in.eos:
@@ -99,7 +105,17 @@ func (m *Mixer) removeInput(in *input, drain bool) error {
 			err = errors.Join(err, lerr)
 		}
 	}
+	if in.placeholder {
+		in.log.Info("placeholder removed")
+		return err
+	}
 	in.log.Info("track removed", "decoded", in.decoded.Load())
+	if in.spec.kind == media.Video {
+		m.mu.Lock()
+		m.videoLeft[in.info.Participant] = time.Now()
+		m.mu.Unlock()
+	}
+	m.syncPlaceholders(false)
 	return err
 }
 

@@ -40,6 +40,10 @@ type input struct {
 	queueSrc    *gst.Pad // lip-sync offset is applied here
 	aggPad      *gst.Pad // compositor or audiomixer request pad
 
+	// placeholder marks the mixer's own name card for a participant without video.
+	placeholder bool
+	added       time.Time // when it joined the room
+
 	keyframe *limiter
 	clock    trackClock
 	level    loudness // audio only
@@ -54,6 +58,9 @@ func (in *input) name(role string) string { return fmt.Sprintf("in%d-%s", in.id,
 // build makes the branch appsrc → jitterbuffer → depay → decode → convert → queue
 // inside a bin whose ghost "src" pad feeds the aggregator.
 func (in *input) build() error {
+	if in.placeholder {
+		return in.buildPlaceholder()
+	}
 	s := in.spec
 	in.bin = gst.NewBin(fmt.Sprintf("in%d", in.id))
 	src, err := element("appsrc", in.name("src"), p("is-live", true), p("format", "time"),

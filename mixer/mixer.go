@@ -60,9 +60,10 @@ type Mixer struct {
 	info     media.StreamInfo
 	aacReady chan struct{}
 
-	mu           sync.Mutex // guards inputs, nextID, layout, speaker, gains
+	mu           sync.Mutex // guards inputs, nextID, layout, speaker, gains, videoLeft
 	inputs       map[int]*input
-	gains        map[string]float64 // per participant; absent is 1
+	gains        map[string]float64   // per participant; absent is 1
+	videoLeft    map[string]time.Time // when a participant's last video track left
 	nextID       int
 	layout       Layout
 	speaker      string // participant with the main tile in the speaker layout
@@ -95,7 +96,7 @@ func New(cfg Config) (*Mixer, error) {
 	}
 	m := &Mixer{
 		cfg: cfg, log: cfg.Log, pipeline: pl, out: media.NewStream(),
-		aacReady: make(chan struct{}), inputs: map[int]*input{}, gains: map[string]float64{}, layout: cfg.Layout,
+		aacReady: make(chan struct{}), inputs: map[int]*input{}, gains: map[string]float64{}, videoLeft: map[string]time.Time{}, layout: cfg.Layout,
 		limit: newPeakLimiter(audioRate, audioChannels),
 		cmds:  make(chan func()), stop: make(chan struct{}), done: make(chan struct{}),
 		busDone: make(chan struct{}), eos: make(chan struct{}),
@@ -161,9 +162,18 @@ func (m *Mixer) forceKeyUnit() {
 // Stats returns the mixer's counters.
 func (m *Mixer) Stats() Stats {
 	m.mu.Lock()
-	n := len(m.inputs)
+	n, cards := 0, 0
+	for _, in := range m.inputs {
+		if in.placeholder {
+			cards++
+		} else {
+			n++
+		}
+	}
 	m.mu.Unlock()
-	return m.stats.snapshot(n)
+	st := m.stats.snapshot(n)
+	st.Placeholders = cards
+	return st
 }
 
 // SetLayout changes the layout while playing.
@@ -233,6 +243,9 @@ func (m *Mixer) run(busMsgs <-chan *gst.Message) {
 			f()
 		case <-tick.C:
 			m.updateSpeaker()
+			if !m.closing {
+				m.syncPlaceholders(true)
+			}
 		case msg := <-busMsgs:
 			m.handleMessage(msg)
 		case <-m.stop:

@@ -12,6 +12,7 @@ import (
 // Stats are the mixer's counters since New.
 type Stats struct {
 	Inputs           int    // tracks currently mixed
+	Placeholders     int    // name cards shown for participants without video
 	InputsAdded      uint64 // tracks ever added
 	InputsFailed     uint64 // tracks removed because their branch failed
 	PacketsIn        uint64 // RTP packets accepted from all tracks

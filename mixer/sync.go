@@ -76,7 +76,7 @@ func (m *Mixer) resync(participant string) {
 	m.mu.Lock()
 	var tracks []*input
 	for _, in := range m.inputs {
-		if in.info.Participant == participant && !in.closed.Load() {
+		if in.info.Participant == participant && !in.placeholder && !in.closed.Load() {
 			tracks = append(tracks, in)
 		}
 	}
