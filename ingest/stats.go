@@ -30,9 +30,11 @@ type SessionStats struct {
 	Streams []StreamStats `json:"streams"`
 }
 
-// StreamStats is one RTP stream of a session. The loss, jitter and
-// sent-feedback fields are a publisher's; the received-feedback fields a
-// viewer's.
+// StreamStats is one RTP stream of a session. For a publisher's stream
+// loss and jitter are measured by the server and the sent-feedback fields
+// count its NACKs and PLIs; for a viewer's stream loss and jitter are the
+// viewer's receiver reports and the received-feedback fields count the
+// viewer's NACKs and PLIs.
 type StreamStats struct {
 	SSRC     uint32 `json:"ssrc"`
 	Kind     string `json:"kind"` // audio or video
