@@ -69,6 +69,7 @@ WHIP POST until the first RTP packet in the room).`,
 			fmt.Fprintf(out, "setup time        p50 %s  p95 %s  max %s\n", res.SetupP50.Round(time.Millisecond),
 				res.SetupP95.Round(time.Millisecond), res.SetupMax.Round(time.Millisecond))
 			fmt.Fprintf(out, "received          %d packets, %.2f Mbit/s per publisher\n", res.Packets, res.BitratePerPublisher/1e6)
+			fmt.Fprintf(out, "cost              %.2f cores per Gbit/s received\n", res.CoresPerGbps)
 			return nil
 		},
 	}

@@ -63,6 +63,10 @@ type IngestResult struct {
 	// bitrate per publisher.
 	Packets, Bytes      uint64
 	BitratePerPublisher float64
+	// CoresPerGbps is CoresUsed per Gbit/s received: the cost of the
+	// traffic, which stays meaningful when the publishers' process could
+	// not send the clip at its full rate on a busy machine.
+	CoresPerGbps float64
 }
 
 func (c *IngestConfig) defaults() error {
@@ -191,6 +195,9 @@ wait:
 		res.PublishersPerCore = float64(res.Connected) / res.CoresUsed
 	}
 	res.BitratePerPublisher = float64(res.Bytes) * 8 / res.Window.Seconds() / float64(res.Connected)
+	if res.Bytes > 0 {
+		res.CoresPerGbps = res.CoresUsed / (float64(res.Bytes) * 8 / res.Window.Seconds() / 1e9)
+	}
 	setups := rooms.setupTimes()
 	res.SetupP50, res.SetupP95, res.SetupMax = percentile(setups, 50), percentile(setups, 95), percentile(setups, 100)
 	if res.Packets == 0 {

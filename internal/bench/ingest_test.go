@@ -59,6 +59,9 @@ func TestRunIngest(t *testing.T) {
 	if res.ServerCPU <= 0 || res.CoresUsed <= 0 || res.CoresUsed > 4 || res.PublishersPerCore <= 0 {
 		t.Errorf("cpu %v, cores %.3f, per core %.1f", res.ServerCPU, res.CoresUsed, res.PublishersPerCore)
 	}
+	if res.CoresPerGbps <= 0 {
+		t.Errorf("cores per Gbit/s %v", res.CoresPerGbps)
+	}
 	if res.SetupP50 <= 0 || res.SetupP95 < res.SetupP50 || res.SetupMax < res.SetupP95 || res.SetupMax > time.Minute {
 		t.Errorf("setup p50 %v p95 %v max %v", res.SetupP50, res.SetupP95, res.SetupMax)
 	}
