@@ -16,6 +16,9 @@ func TestBrowserPages(t *testing.T) {
 	start := time.Now()
 	s := startServer(t)
 	b := newBrowser(t, 3*time.Minute)
+	t.Logf("server (and binary) ready in %s", time.Since(start).Round(time.Second))
+	start = time.Now() // what follows is the browser's part
+	phase := func(name string) { t.Logf("%5.1fs %s", time.Since(start).Seconds(), name) }
 	const room = "web"
 	q := func(role string) string {
 		return fmt.Sprintf("room=%s&token=%s", room, url.QueryEscape(s.token(room, role)))
@@ -26,6 +29,7 @@ func TestBrowserPages(t *testing.T) {
 	home := b.open("index", s.base+"/?"+admin)
 	home.waitJS("listing rooms", `document.querySelector('#rooms td') && !document.querySelector('#rooms').textContent.includes('loading')`, 20*time.Second)
 
+	phase("publish")
 	// Publish with the fake camera.
 	pub := b.open("publish", s.base+"/publish.html?"+q("publish"))
 	pub.waitJS("listing devices", `document.querySelector('#cam').options.length > 0`, 20*time.Second)
@@ -36,6 +40,7 @@ func TestBrowserPages(t *testing.T) {
 	}
 	home.waitJS("showing the participant", `document.querySelector('#rooms').textContent.includes('web')`, 20*time.Second)
 
+	phase("watch")
 	// Watch the composite over WHEP.
 	watch := b.open("watch", s.base+"/watch.html?"+q("view"))
 	watch.waitJS("connected", `document.querySelector('#state').dataset.state === 'connected'`, 30*time.Second)
@@ -56,6 +61,7 @@ func TestBrowserPages(t *testing.T) {
 	t.Logf("watch page: played to %.1f s, luma mean %.0f peak %.0f, %s, %s", played, mean, peak,
 		watch.text("#stats"), watch.text("#delay"))
 
+	phase("console")
 	// Console: participants with stats, layout, record.
 	con := b.open("console", s.base+"/console.html?room="+room)
 	con.waitJS("listing the publisher", `document.querySelector('#people tr[data-kind="publisher"]')`, 20*time.Second)
@@ -81,6 +87,7 @@ func TestBrowserPages(t *testing.T) {
 	con.waitJS("stopped", `document.querySelector('#recstate').dataset.state === 'idle'`, 15*time.Second)
 	con.waitJS("drawing a bitrate graph", `[...document.querySelectorAll('#people td.kbps')].some((td) => parseInt(td.textContent) > 0)`, 10*time.Second)
 
+	phase("recordings")
 	// Recordings: ready, with a thumbnail; play it.
 	recs := b.open("recordings", s.base+"/recordings.html?"+admin)
 	sel := fmt.Sprintf(`#list tr[data-id=%q]`, id)
@@ -100,7 +107,23 @@ func TestBrowserPages(t *testing.T) {
 	}
 	t.Logf("recordings page: %s plays, %.1f s", id, dur)
 
-	for _, tb := range []*tab{home, pub, watch, con, recs} {
+	phase("bad token")
+	// A publish link with a bad token says so instead of failing quietly.
+	bad := b.open("publish-bad-token", s.base+"/publish.html?room="+room+"&token=not-a-token")
+	bad.waitJS("listing devices", `document.querySelector('#cam').options.length > 0`, 20*time.Second)
+	bad.click("#join")
+	bad.waitJS("explaining the token", `/token is missing, invalid or expired/.test(document.querySelector('#msg').textContent)`, 20*time.Second)
+	if st := eval[string](bad, `document.querySelector('#state').dataset.state`); st != "failed" {
+		t.Errorf("publish with a bad token ends in state %q, want failed", st)
+	}
+
+	phase("queues")
+	// The queue UI, after the ?token= handshake, lists the upload queue.
+	queues := b.open("queues", s.base+"/admin/queues/?"+admin)
+	queues.waitJS("listing the queues", `document.body.innerText.includes('uploads:')`, 30*time.Second)
+
+	phase("screenshots")
+	for _, tb := range []*tab{home, pub, watch, con, recs, bad, queues} {
 		tb.screenshot()
 	}
 	t.Logf("browser pages in %s", time.Since(start).Round(time.Second))
