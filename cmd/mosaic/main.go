@@ -20,7 +20,7 @@ func main() {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(serveCmd(), workerCmd(), publishCmd(), tokenCmd(), roomsCmd(), recordCmd(), benchCmd(), healthCmd(), versionCmd())
+	root.AddCommand(serveCmd(), workerCmd(), publishCmd(), tokenCmd(), roomsCmd(), recordCmd(), benchCmd(), healthCmd(), drainCmd(), versionCmd())
 	if err := root.ExecuteContext(context.Background()); err != nil {
 		fmt.Fprintln(os.Stderr, "mosaic:", err)
 		os.Exit(1)

@@ -42,7 +42,11 @@ localhost: a redis-server child and an embedded S3 server keep their data under
 			link := fmt.Sprintf("%s/?token=%s", n.URL(), admin)
 			c.Log.Info("mosaic is serving", "url", n.URL(), "open", link)
 			fmt.Fprintf(cmd.OutOrStdout(), "\nMosaic is running. Open this link to join a room (admin token, valid 24h):\n\n  %s\n\n", link)
-			<-ctx.Done()
+			select {
+			case <-ctx.Done():
+			case <-n.Drained():
+				c.Log.Info("drained")
+			}
 			stop()
 			c.Log.Info("shutting down")
 			sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
@@ -85,6 +89,7 @@ localhost: a redis-server child and an embedded S3 server keep their data under
 	f.DurationVar(&c.RetentionInterval, "retention-interval", time.Hour, "how often the retention sweep runs")
 	iceFlags(f, &c.ICE)
 	liveFlags(f, &c.Live)
+	clusterFlags(f, &c.Cluster)
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	f.DurationVar(&shutdownTimeout, "shutdown-timeout", 60*time.Second, "how long shutdown may take")
 	annotateEnv(cmd)

@@ -41,7 +41,8 @@ type Config struct {
 	Retention         time.Duration
 	RetentionInterval time.Duration
 
-	Live LiveConfig // HLS and RTMP outputs of the composite
+	Live    LiveConfig    // HLS and RTMP outputs of the composite
+	Cluster ClusterConfig // room ownership and placement among nodes
 
 	WorkerConcurrency int // 0: no in-process worker
 	WebhookURL        string

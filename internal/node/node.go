@@ -19,6 +19,7 @@ import (
 	"github.com/mosaic-rtc/mosaic/ingest"
 	"github.com/mosaic-rtc/mosaic/internal/auth"
 	"github.com/mosaic-rtc/mosaic/internal/catalog"
+	"github.com/mosaic-rtc/mosaic/internal/cluster"
 	"github.com/mosaic-rtc/mosaic/internal/embedded"
 	"github.com/mosaic-rtc/mosaic/internal/media"
 	"github.com/mosaic-rtc/mosaic/internal/recording"
@@ -44,6 +45,7 @@ type Node struct {
 	rooms      *room.Registry
 	recordings *recording.Manager
 	ingest     *ingest.Server
+	cluster    *cluster.Cluster
 	http       *http.Server
 	listener   net.Listener
 
@@ -194,7 +196,12 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 	if n.cfg.PublicURL == "" {
 		n.cfg.PublicURL = "http://" + hostPort(n.listener.Addr().String())
 	}
-	n.http = &http.Server{Handler: withRecover(mux, n.log), ReadHeaderTimeout: 10 * time.Second}
+	routed, err := n.startCluster(bgctx, mux)
+	if err != nil {
+		_ = n.listener.Close()
+		return nil, err
+	}
+	n.http = &http.Server{Handler: withRecover(routed, n.log), ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		if err := n.http.Serve(n.listener); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			n.log.Error("http server", "err", err)

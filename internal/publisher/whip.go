@@ -52,9 +52,9 @@ func postOffer(ctx context.Context, client *http.Client, endpoint, token, offer 
 	if loc == "" {
 		return "", nil, fmt.Errorf("%w: no Location header", ErrBadAnswer)
 	}
-	base, err := url.Parse(endpoint)
+	base, err := answerURL(resp, endpoint)
 	if err != nil {
-		return "", nil, fmt.Errorf("%w: %w", ErrBadOptions, err)
+		return "", nil, err
 	}
 	ref, err := url.Parse(loc)
 	if err != nil {

@@ -1,0 +1,52 @@
+package node
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+
+	"github.com/mosaic-rtc/mosaic/internal/auth"
+	"github.com/mosaic-rtc/mosaic/internal/cluster"
+)
+
+// startCluster announces the node in Redis and starts renewing its room
+// claims; the returned handler routes room requests to their owners.
+func (n *Node) startCluster(ctx context.Context, next http.Handler) (http.Handler, error) {
+	c, err := cluster.New(cluster.Config{
+		Redis: n.rdb, NodeID: n.cfg.NodeID, PublicURL: n.cfg.PublicURL,
+		Rooms: n.localRooms, Authorize: n.authorizeAdmin,
+		MaxRooms: n.cfg.Cluster.MaxRooms, MaxCPU: n.cfg.Cluster.MaxCPU,
+		DrainTimeout: n.cfg.Cluster.DrainTimeout, Heartbeat: n.cfg.Cluster.Heartbeat,
+		Log: n.log,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("cluster: %w", err)
+	}
+	n.cluster = c
+	n.goBackground(ctx, c.Run)
+	return c.Middleware(next), nil
+}
+
+func (n *Node) localRooms() []cluster.LocalRoom {
+	infos := n.rooms.List()
+	out := make([]cluster.LocalRoom, len(infos))
+	for i, r := range infos {
+		out[i] = cluster.LocalRoom{Name: r.Name, Participants: len(r.Participants), Viewers: r.Viewers}
+	}
+	return out
+}
+
+func (n *Node) authorizeAdmin(r *http.Request) error {
+	_, err := n.Issuer.Authorize(auth.BearerToken(r.Header.Get("Authorization")), auth.AnyRoom, auth.RoleAdmin)
+	return err
+}
+
+// Drained is closed when a drain (POST /api/node/drain) has finished: the
+// node's rooms have ended or the drain deadline passed. The owner of the
+// node then closes it, which finalizes its recordings.
+func (n *Node) Drained() <-chan struct{} {
+	if n.cluster == nil {
+		return nil
+	}
+	return n.cluster.Drained()
+}
