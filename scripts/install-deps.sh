@@ -13,14 +13,17 @@ pkgs=(
   gstreamer1.0-x fonts-dejavu-core
   # services and checks
   redis-server ffmpeg chromium
-  # the watch page's pinned hls.js comes from the npm registry (scripts/vendor-web.sh)
-  npm
 )
 
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+
+# The watch page's pinned hls.js comes from the npm registry
+# (scripts/vendor-web.sh): Debian's npm only where no npm is on the PATH
+# (a Node.js install of its own brings one).
+command -v npm >/dev/null || missing+=(npm)
 
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing: ${missing[*]}"
