@@ -27,6 +27,8 @@ var (
 	ErrClosed       = errors.New("recording manager is closed")
 )
 
+const defaultFragmentDuration = 250 * time.Millisecond
+
 // Config of a node's recording manager.
 type Config struct {
 	Dir             string // local segments: Dir/{recording-id}/seg-00001.mp4
@@ -35,6 +37,9 @@ type Config struct {
 	Catalog         *catalog.Store
 	Jobs            *jobs.Enqueuer
 	SegmentDuration time.Duration
+	// FragmentDuration is how much media a crash can lose at most in the
+	// open segment (default 250 ms).
+	FragmentDuration time.Duration
 	// EmptyTimeout stops a recording whose room had nobody publishing for
 	// this long (0: never).
 	EmptyTimeout time.Duration
@@ -68,6 +73,9 @@ func New(cfg Config) (*Manager, error) {
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
+	}
+	if cfg.FragmentDuration <= 0 {
+		cfg.FragmentDuration = defaultFragmentDuration
 	}
 	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("recording dir: %w", err)
@@ -112,7 +120,7 @@ func (m *Manager) Start(ctx context.Context, roomName string, opts Options) (*ca
 	}
 	s := &session{m: m, id: rec.ID, room: r, started: time.Now(), done: make(chan struct{})}
 	rc, err := recorder.New(recorder.Config{
-		Dir: dir, Info: info, SegmentDuration: m.cfg.SegmentDuration,
+		Dir: dir, Info: info, SegmentDuration: m.cfg.SegmentDuration, FragmentDuration: m.cfg.FragmentDuration,
 		OnSegment: s.onSegment, Log: m.log.With("recording", rec.ID, "room", roomName),
 	})
 	if err != nil {

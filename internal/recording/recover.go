@@ -71,6 +71,7 @@ func (m *Manager) recoverOne(ctx context.Context, rec *catalog.Recording) error 
 		if err := m.cfg.Jobs.EnqueueUpload(ctx, jobs.UploadPayload{
 			RecordingID: rec.ID, Room: rec.Room, Index: seg.Index, Path: seg.Path,
 			Key: SegmentKey(rec.Room, rec.ID, seg.Index), Size: seg.Size, SHA256: seg.SHA256,
+			StartS: seg.Start.Seconds(), DurationS: seg.Duration.Seconds(),
 		}); err != nil {
 			return fmt.Errorf("queue recovered segment %d: %w", seg.Index, err)
 		}

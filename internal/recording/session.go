@@ -32,7 +32,12 @@ type session struct {
 
 func (s *session) pump() {
 	defer close(s.done)
+	first := true
 	for smp := range s.reader.C {
+		if first && smp.Kind == media.Video && smp.Keyframe {
+			first = false
+			s.m.log.Info("recording's first keyframe", "recording", s.id, "after", time.Since(s.started).Round(time.Millisecond))
+		}
 		if err := s.rec.Write(smp); err != nil {
 			s.m.log.Warn("recorder write", "recording", s.id, "err", err)
 		}
@@ -76,7 +81,7 @@ func (s *session) onSegment(seg recorder.Segment) {
 	}
 	if err := s.m.cfg.Jobs.EnqueueUpload(ctx, jobs.UploadPayload{
 		RecordingID: s.id, Room: s.room.Name(), Index: seg.Index, Path: seg.Path, Key: key,
-		Size: seg.Size, SHA256: seg.SHA256,
+		Size: seg.Size, SHA256: seg.SHA256, StartS: seg.Start.Seconds(), DurationS: seg.Duration.Seconds(),
 	}); err != nil {
 		s.m.log.Error("queue segment upload", "recording", s.id, "segment", seg.Index, "err", err)
 	}
