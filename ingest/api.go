@@ -3,6 +3,7 @@ package ingest
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"time"
 
@@ -71,7 +72,7 @@ func newMediaEngine() (*webrtc.MediaEngine, error) {
 
 // newTransport binds the media port (a free one when port is 0) and builds
 // the API on it.
-func newTransport(port int, publicIPs []string) (*transport, error) {
+func newTransport(port int, publicIPs []string, log *slog.Logger) (*transport, error) {
 	var t *transport
 	var err error
 	for attempt := 0; attempt < 5; attempt++ {
@@ -101,6 +102,7 @@ func newTransport(port int, publicIPs []string) (*transport, error) {
 		return nil, fmt.Errorf("register interceptors: %w", err)
 	}
 	var se webrtc.SettingEngine
+	se.LoggerFactory = pionLogs{log}
 	se.SetICEUDPMux(t.udp)
 	se.SetICETCPMux(t.tcpMux)
 	se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeTCP4})

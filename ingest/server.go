@@ -37,7 +37,7 @@ func New(cfg Config) (*Server, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	t, err := newTransport(cfg.MediaPort, cfg.PublicIPs)
+	t, err := newTransport(cfg.MediaPort, cfg.PublicIPs, cfg.Log.With("component", "ingest"))
 	if err != nil {
 		return nil, fmt.Errorf("ingest: %w", err)
 	}

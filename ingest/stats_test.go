@@ -49,7 +49,7 @@ func TestSessionStats(t *testing.T) {
 		p, v := byKind[KindPublisher], byKind[KindViewer]
 		return len(got.Sessions) == 2 && len(p.Streams) == 2 && len(v.Streams) == 2 &&
 			p.BitrateBps > 0 && v.BitrateBps > 0 && p.RTTSeconds > 0 && streamOf(v, "video").RTTSeconds > 0 &&
-			streamOf(p, "video").PLIsSent > 0
+			streamOf(p, "video").PLIsSent > 0 && streamOf(v, "video").Packets >= 30
 	})
 	p, v := byKind[KindPublisher], byKind[KindViewer]
 	if got.Room != "lobby" {

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/mosaic-rtc/mosaic/internal/auth"
-	"github.com/pion/logging"
 	"github.com/pion/turn/v4"
 	"github.com/pion/webrtc/v4"
 )
@@ -68,8 +67,7 @@ func startTURN(cfg TURNConfig, nodeIPs []string, log *slog.Logger) (*turnServer,
 	if err != nil {
 		return nil, fmt.Errorf("listen TURN port %d: %w", cfg.Port, err)
 	}
-	lf := logging.NewDefaultLoggerFactory()
-	lf.DefaultLogLevel = logging.LogLevelWarn
+	lf := pionLogs{log.With("component", "turn")}
 	srv, err := turn.NewServer(turn.ServerConfig{
 		Realm:         cfg.Realm,
 		AuthHandler:   turn.LongTermTURNRESTAuthHandler(string(cfg.Secret), lf.NewLogger("turn")),
