@@ -3,6 +3,7 @@ package mixer
 import (
 	"encoding/binary"
 	"fmt"
+	"math/rand/v2"
 	"sync"
 	"testing"
 	"time"
@@ -21,6 +22,8 @@ type feedOptions struct {
 	AudioDelay  time.Duration // extra network delay of the audio track
 	Duration    time.Duration // stop after this much media (0: whole clip)
 	Pattern     string        // instead of the clip: this videotestsrc pattern, VP8, no audio
+	PatternSize [2]int        // of the pattern (default 640x360)
+	Jitter      time.Duration // each packet arrives after a random delay in 0..Jitter (reordering them)
 	Name        string        // display name (default: the participant)
 	Screen      bool          // the video is a screen share
 	Codec       string        // video as sent: "" (the clip's VP8), "H264" or "VP9" (transcoded to 640x360)
@@ -35,7 +38,9 @@ type feed struct {
 	done     chan struct{}
 	quit     chan struct{}
 	stopOnce sync.Once
-	wall     time.Time
+	wall     time.Time // when the feed started playing (its media time 0)
+	jitter   time.Duration
+	pending  sync.WaitGroup // jittered packets not yet delivered
 }
 
 var ssrcSeq uint32 = 1000
@@ -67,8 +72,12 @@ func startFeed(t testing.TB, m *Mixer, clip string, o feedOptions) *feed {
 	if o.Pattern != "" {
 		// A synthetic participant: live test pattern, video only.
 		o.NoAudio = true
-		desc = fmt.Sprintf("videotestsrc is-live=true pattern=%s ! capsfilter name=res caps=video/x-raw,width=640,height=360,framerate=30/1 ! "+
-			"vp8enc deadline=1 cpu-used=8 keyframe-max-dist=30 ! %s ! appsink name=v sync=true", o.Pattern, videoDesc)
+		size := o.PatternSize
+		if size[0] == 0 {
+			size = [2]int{640, 360}
+		}
+		desc = fmt.Sprintf("videotestsrc is-live=true pattern=%s ! capsfilter name=res caps=video/x-raw,width=%d,height=%d,framerate=30/1 ! "+
+			"vp8enc deadline=1 cpu-used=8 keyframe-max-dist=30 ! %s ! appsink name=v sync=true", o.Pattern, size[0], size[1], videoDesc)
 	}
 	if !o.NoAudio {
 		desc += fmt.Sprintf("d.audio_0 ! queue ! rtpopuspay pt=111 ssrc=%d ! appsink name=a sync=true ts-offset=%d", assrc, o.AudioDelay.Nanoseconds())
@@ -77,7 +86,7 @@ func startFeed(t testing.TB, m *Mixer, clip string, o feedOptions) *feed {
 	if err != nil {
 		t.Fatalf("feed pipeline: %v", err)
 	}
-	f := &feed{t: t, pipeline: pl, done: make(chan struct{}), quit: make(chan struct{}), wall: time.Now()}
+	f := &feed{t: t, pipeline: pl, done: make(chan struct{}), quit: make(chan struct{}), wall: time.Now(), jitter: o.Jitter}
 	if !o.NoVideo {
 		video, err := m.AddTrack(media.TrackInfo{Room: m.cfg.Room, Participant: o.Participant, Name: o.Name,
 			TrackID: "video", Kind: media.Video, MimeType: mime, ClockRate: 90000, PayloadType: pt, SSRC: vssrc, Screen: o.Screen}, nil)
@@ -103,6 +112,7 @@ func startFeed(t testing.TB, m *Mixer, clip string, o feedOptions) *feed {
 		f.attach("a", audio, assrc, 48000, o.Duration)
 	}
 	go f.watch()
+	f.wall = time.Now()
 	if err := pl.SetState(gst.StatePlaying); err != nil {
 		t.Fatalf("feed play: %v", err)
 	}
@@ -132,7 +142,7 @@ func (f *feed) attach(name string, sink media.TrackSink, ssrc, clock uint32, lim
 		if limit > 0 && pts > limit {
 			return gst.FlowEOS
 		}
-		if err := sink.WriteRTP(pkt); err != nil {
+		if err := f.send(sink, pkt); err != nil {
 			return gst.FlowEOS
 		}
 		packets++
@@ -144,6 +154,19 @@ func (f *feed) attach(name string, sink media.TrackSink, ssrc, clock uint32, lim
 		}
 		return gst.FlowOK
 	}})
+}
+
+// send hands a packet to the mixer, after a random delay with jitter.
+func (f *feed) send(sink media.TrackSink, pkt []byte) error {
+	if f.jitter <= 0 {
+		return sink.WriteRTP(pkt)
+	}
+	f.pending.Add(1)
+	time.AfterFunc(rand.N(f.jitter), func() {
+		defer f.pending.Done()
+		_ = sink.WriteRTP(pkt) // ErrClosed once the track left: dropped like on a network
+	})
+	return nil
 }
 
 // discard drops an appsink's buffers, ending at limit like attach.
@@ -212,6 +235,7 @@ func (f *feed) stop() {
 		close(f.quit)
 		<-f.done
 		f.pipeline.SetState(gst.StateNull)
+		f.pending.Wait()
 		for _, s := range f.sinks {
 			if err := s.Close(); err != nil {
 				f.t.Errorf("close track: %v", err)

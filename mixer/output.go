@@ -47,7 +47,11 @@ func (m *Mixer) buildVideo() error {
 	if err != nil {
 		return err
 	}
-	bgCaps, err := element("capsfilter", "bg-video-caps", p("caps", rawVideoCaps(c)))
+	// The background only clocks the compositor (it keeps producing frames
+	// in an empty room); the black comes from the compositor's own fill, so
+	// the source is tiny and its pad fully transparent, never blended.
+	bgCaps, err := element("capsfilter", "bg-video-caps", p("caps", fmt.Sprintf(
+		"video/x-raw,format=I420,width=16,height=16,framerate=%d/1,pixel-aspect-ratio=1/1", c.FPS)))
 	if err != nil {
 		return err
 	}
@@ -88,7 +92,7 @@ func (m *Mixer) buildVideo() error {
 	if bgPad == nil {
 		return fmt.Errorf("%w: compositor gave no pad for the background", ErrPipeline)
 	}
-	if err := setProps(bgPad, p("zorder", 0)); err != nil {
+	if err := setProps(bgPad, p("zorder", 0), p("alpha", 0.0)); err != nil {
 		return err
 	}
 	if err := linkPads(bgCaps.GetStaticPad("src"), bgPad); err != nil {

@@ -1,0 +1,71 @@
+package mixer
+
+import (
+	"image"
+	"math"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/mosaic-rtc/mosaic/internal/mediatest"
+	"github.com/mosaic-rtc/mosaic/internal/testenv"
+)
+
+// TestLipSyncUnderJitter: every packet of both tracks arrives after a
+// random 0..100 ms delay (so they are reordered too); the jitterbuffers
+// absorb it and the composite stays in sync: median A/V offset within
+// ±20 ms, no single flash/beep pair off by more than 40 ms.
+func TestLipSyncUnderJitter(t *testing.T) {
+	clips := testenv.Inputs(t)
+	m := newMixer(t, Config{Width: 640, Height: 360, VideoBitrateKbps: 1500})
+	rec := startRecording(t, m)
+	f := startFeed(t, m, filepath.Join(clips, "p1.webm"), feedOptions{Jitter: 100 * time.Millisecond, Duration: 7 * time.Second})
+	f.wait(30 * time.Second)
+	path := rec.write(t, t.TempDir())
+	flashes := mediatest.FlashTimes(t, path, image.Rectangle{})
+	beeps := mediatest.BeepTimes(t, path)
+	offsets := mediatest.AVOffsets(flashes, beeps)
+	t.Logf("flashes %v beeps %v offsets %v", flashes, beeps, offsets)
+	if len(offsets) < 4 {
+		t.Fatalf("only %d flash/beep pairs (flashes %v, beeps %v)", len(offsets), flashes, beeps)
+	}
+	offsets = offsets[1:] // the first second is before the first sender reports
+	if med := mediatest.Median(offsets); math.Abs(med) > 0.020 {
+		t.Fatalf("median A/V offset %.1f ms, want within ±20 ms (offsets %v)", med*1000, offsets)
+	}
+	for _, o := range offsets {
+		if math.Abs(o) > 0.040 {
+			t.Fatalf("A/V offset %.1f ms, want none beyond ±40 ms (offsets %v)", o*1000, offsets)
+		}
+	}
+}
+
+// TestPublishersStartedTogetherStayTogether: two participants whose clips
+// start at (nearly) the same moment show their flashes, each in their own
+// tile, within 40 ms of each other once the difference of their start
+// times is taken out.
+func TestPublishersStartedTogetherStayTogether(t *testing.T) {
+	clips := testenv.Inputs(t)
+	const w, h = 640, 360
+	m := newMixer(t, Config{Width: w, Height: h, VideoBitrateKbps: 1500})
+	rec := startRecording(t, m)
+	a := startFeed(t, m, filepath.Join(clips, "p1.webm"), feedOptions{Participant: "a", NoAudio: true, Duration: 6 * time.Second})
+	b := startFeed(t, m, filepath.Join(clips, "p2.webm"), feedOptions{Participant: "b", NoAudio: true, Duration: 6 * time.Second})
+	started := b.wall.Sub(a.wall).Seconds()
+	a.wait(30 * time.Second)
+	b.wait(30 * time.Second)
+	path := rec.write(t, t.TempDir())
+	tiles := gridTiles(2, w, h)
+	fa := mediatest.FlashTimes(t, path, imgRect(letterbox(tiles[0], 1280, 720), 4))
+	fb := mediatest.FlashTimes(t, path, imgRect(letterbox(tiles[1], 1280, 720), 4))
+	diffs := mediatest.AVOffsets(fa, fb) // b's flash minus a's, paired nearest
+	t.Logf("a %v b %v started %.0f ms apart, differences %v", fa, fb, started*1000, diffs)
+	if len(diffs) < 4 {
+		t.Fatalf("only %d flash pairs (a %v, b %v)", len(diffs), fa, fb)
+	}
+	for _, d := range diffs[1:] {
+		if math.Abs(d-started) > 0.040 {
+			t.Fatalf("flashes %.0f ms apart, started %.0f ms apart: want within 40 ms (differences %v)", d*1000, started*1000, diffs)
+		}
+	}
+}
