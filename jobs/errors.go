@@ -19,3 +19,16 @@ var (
 	// ErrConfig is returned for an unusable configuration.
 	ErrConfig = errors.New("jobs: invalid configuration")
 )
+
+var (
+	// ErrCompositionNotFound is returned for an unknown composition.
+	ErrCompositionNotFound = errors.New("jobs: composition not found")
+	// ErrCompositionExists is returned when creating a composition whose ID is taken.
+	ErrCompositionExists = errors.New("jobs: composition exists")
+	// ErrNoTracks is returned when composing a recording without raw tracks.
+	ErrNoTracks = errors.New("jobs: recording has no raw tracks")
+	// ErrBadRender marks a render that can never succeed (bad layout,
+	// range or tracks): a Renderer wraps such errors with it and the task
+	// is not retried.
+	ErrBadRender = errors.New("jobs: render impossible")
+)

@@ -224,6 +224,7 @@ func (h *handlers) finalize(ctx context.Context, id string, log *slog.Logger) er
 		return nil
 	}
 	log.Info("recording ready", "duration_s", duration, "segments", len(paths))
+	h.enqueuePostprocess(ctx, id, log)
 	if h.webhookURL != "" {
 		if err := h.enq.EnqueueNotify(ctx, NotifyPayload{RecordingID: id, URL: h.webhookURL}); err != nil {
 			log.Error("webhook notification not enqueued", "err", err)

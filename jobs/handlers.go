@@ -16,6 +16,10 @@ type handlers struct {
 	store         *storage.Client
 	cat           *catalog.Store
 	media         Media
+	render        Renderer
+	comps         *CompositionStore
+	post          PostMedia
+	renditions    []int
 	enq           *Enqueuer
 	webhookURL    string
 	webhookSecret string
@@ -30,6 +34,8 @@ func (h *handlers) mux() *asynq.ServeMux {
 	mux.HandleFunc(TypeFinalize, h.handleFinalize)
 	mux.HandleFunc(TypeNotify, h.handleNotify)
 	mux.HandleFunc(TypeRetention, h.handleRetention)
+	mux.HandleFunc(TypeCompose, h.handleCompose)
+	mux.HandleFunc(TypePostprocess, h.handlePostprocess)
 	return mux
 }
 

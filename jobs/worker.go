@@ -8,6 +8,7 @@ import (
 	"math"
 	"net/http"
 	"os"
+	"runtime"
 	"sync"
 	"time"
 
@@ -20,12 +21,18 @@ import (
 // WorkerConfig configures a Worker.
 type WorkerConfig struct {
 	RedisURL    string
-	Concurrency int // default 4
+	Concurrency int // default: one per CPU
 	// Queues maps queue names to priorities (default uploads:6, default:3).
 	Queues  map[string]int
 	Store   *storage.Client
 	Catalog *catalog.Store
 	Media   Media
+	// Renderer and Compositions, when set, run compositions (TypeCompose);
+	// Post, when set, runs the post-processing of ready recordings.
+	Renderer     Renderer
+	Compositions *CompositionStore
+	Post         PostMedia
+	Renditions   []int // picture heights of post-processing renditions (e.g. 360)
 	// WebhookURL, when set, is notified of every recording that becomes ready.
 	WebhookURL    string
 	WebhookSecret string
@@ -76,7 +83,7 @@ func NewWorker(cfg WorkerConfig) (*Worker, error) {
 	}
 	log = log.With("component", "worker")
 	if cfg.Concurrency <= 0 {
-		cfg.Concurrency = 4
+		cfg.Concurrency = runtime.NumCPU()
 	}
 	if cfg.UploadQueue == "" {
 		cfg.UploadQueue = DefaultUploadQueue
@@ -106,6 +113,7 @@ func NewWorker(cfg WorkerConfig) (*Worker, error) {
 	}
 	h := &handlers{
 		store: cfg.Store, cat: cfg.Catalog, media: cfg.Media, enq: enq,
+		render: cfg.Renderer, comps: cfg.Compositions, post: cfg.Post, renditions: cfg.Renditions,
 		webhookURL: cfg.WebhookURL, webhookSecret: cfg.WebhookSecret,
 		workDir: work, http: &http.Client{Timeout: 20 * time.Second}, log: log,
 	}

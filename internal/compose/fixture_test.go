@@ -51,7 +51,7 @@ func fixtureTracks(t *testing.T, dir string, ps ...participant) []TrackFile {
 		} {
 			path := filepath.Join(dir, "tracks", pp.name+"-"+k.name+".mkv")
 			ssrc := uint32(1000 + 10*pi + len(files))
-			firstPTS, firstRTP := remux(t, filepath.Join(inputs, pp.clip), k.pad,
+			firstPTS, firstRTP := remuxClip(t, filepath.Join(inputs, pp.clip), k.pad,
 				fmt.Sprintf("%s name=pay ssrc=%d timestamp-offset=%d", k.pay, ssrc, 12345*ssrc), k.depay, path)
 			capture := room.Add(pp.delay) // wall time of the clip's media time 0
 			tm := recorder.TrackTiming{Room: "room", Participant: pp.name, TrackID: k.name, Kind: k.kind, MimeType: k.mime,
@@ -67,9 +67,9 @@ func fixtureTracks(t *testing.T, dir string, ps ...participant) []TrackFile {
 	return files
 }
 
-// remux runs clip's stream through pay ! depay into a Matroska file and
+// remuxClip runs clip's stream through pay ! depay into a Matroska file and
 // returns the media time and RTP timestamp of its first packet.
-func remux(t *testing.T, clip, pad, pay, depay, out string) (time.Duration, uint32) {
+func remuxClip(t *testing.T, clip, pad, pay, depay, out string) (time.Duration, uint32) {
 	t.Helper()
 	initGst()
 	p, err := gst.NewPipelineFromString(fmt.Sprintf("filesrc location=%s ! matroskademux name=d d.%s ! queue ! %s ! %s ! matroskamux ! filesink location=%s",

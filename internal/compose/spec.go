@@ -52,6 +52,28 @@ func (s *Spec) check() error {
 	if len(s.Tracks) == 0 {
 		return ErrNoTracks
 	}
+	if err := s.checkParams(); err != nil {
+		return err
+	}
+	if _, err := os.Stat(filepath.Dir(s.Out)); err != nil {
+		return fmt.Errorf("%w: output directory: %w", ErrSpec, err)
+	}
+	for i, t := range s.Tracks {
+		if t.Kind != media.Audio && t.Kind != media.Video {
+			return fmt.Errorf("%w: track %d (%s): kind %q", ErrTrack, i, t.Path, t.Kind)
+		}
+		if _, err := os.Stat(t.Path); err != nil {
+			return fmt.Errorf("%w: track %d: %w", ErrTrack, i, err)
+		}
+	}
+	if s.Log == nil {
+		s.Log = slog.Default()
+	}
+	return nil
+}
+
+// checkParams checks and defaults the layout, size, rate and range.
+func (s *Spec) checkParams() error {
 	if err := validateLayout(s.Layout); err != nil {
 		return err
 	}
@@ -72,20 +94,6 @@ func (s *Spec) check() error {
 		return fmt.Errorf("%w: range %s..%s is empty", ErrRange, s.From, s.To)
 	case s.Out == "":
 		return fmt.Errorf("%w: no output path", ErrSpec)
-	}
-	if _, err := os.Stat(filepath.Dir(s.Out)); err != nil {
-		return fmt.Errorf("%w: output directory: %w", ErrSpec, err)
-	}
-	for i, t := range s.Tracks {
-		if t.Kind != media.Audio && t.Kind != media.Video {
-			return fmt.Errorf("%w: track %d (%s): kind %q", ErrTrack, i, t.Path, t.Kind)
-		}
-		if _, err := os.Stat(t.Path); err != nil {
-			return fmt.Errorf("%w: track %d: %w", ErrTrack, i, err)
-		}
-	}
-	if s.Log == nil {
-		s.Log = slog.Default()
 	}
 	return nil
 }

@@ -16,6 +16,7 @@ func (n *Node) newMux(ctx context.Context) *http.ServeMux {
 	api.New(api.Config{Issuer: n.Issuer, Rooms: n.rooms, Recordings: n.recordings, Catalog: n.catalog,
 		Store: n.store, Deleter: n.store, Log: n.log.With("part", "api")}).Routes(mux)
 	n.routes(mux)
+	n.composeRoutes(mux)
 	n.queueRoutes(ctx, mux)
 	n.liveRoutes(ctx, mux)
 	return mux

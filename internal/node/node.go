@@ -145,13 +145,15 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 	n.startRetention(bgctx)
 
 	if cfg.WorkerConcurrency > 0 {
-		n.worker, err = jobs.NewWorker(jobs.WorkerConfig{
+		wcfg := jobs.WorkerConfig{
 			RedisURL: redisURL, Concurrency: cfg.WorkerConcurrency,
 			Queues: map[string]int{uploadQueue: 6, "default": 3},
 			Store:  n.store, Catalog: n.catalog, Enqueuer: n.enqueuer, Media: Media(),
 			Dir: cfg.DataDir, UploadQueue: uploadQueue,
 			WebhookURL: cfg.WebhookURL, WebhookSecret: cfg.WebhookSecret, Log: n.log.With("part", "worker"),
-		})
+		}
+		ComposeWorker(&wcfg, n.rdb, n.log.With("part", "worker"))
+		n.worker, err = jobs.NewWorker(wcfg)
 		if err != nil {
 			return nil, err
 		}
