@@ -44,8 +44,8 @@ WHIP POST until the first RTP packet in the room).`,
 					return err
 				}
 				defer os.RemoveAll(dir)
-				fmt.Fprintln(cmd.ErrOrStderr(), "making a 10 s 720p VP8/Opus clip with ffmpeg…")
-				if cfg.Clip, err = bench.MakeClip(ctx, dir, 10); err != nil {
+				fmt.Fprintln(cmd.ErrOrStderr(), "making a 5 s 720p VP8/Opus clip with ffmpeg…")
+				if cfg.Clip, err = bench.MakeClip(ctx, dir, 5); err != nil {
 					return err
 				}
 			}
