@@ -24,6 +24,7 @@ func workerCmd() *cobra.Command {
 		redisURL, health, logLevel, queues string
 		s3                                 storage.Config
 		concurrency                        int
+		renditions                         []int
 		webhookURL, webhookSecret          string
 	)
 	cmd := &cobra.Command{
@@ -64,11 +65,13 @@ finishes (or hands back) the ones it runs.`,
 			if err != nil {
 				return err
 			}
-			w, err := jobs.NewWorker(jobs.WorkerConfig{
+			wcfg := jobs.WorkerConfig{
 				RedisURL: redisURL, Concurrency: concurrency, Queues: qs,
 				Store: store, Catalog: catalog.New(rdb, "mosaic"), Enqueuer: enq, Media: node.Media(),
-				WebhookURL: webhookURL, WebhookSecret: webhookSecret, Log: log,
-			})
+				WebhookURL: webhookURL, WebhookSecret: webhookSecret, Renditions: renditions, Log: log,
+			}
+			node.ComposeWorker(&wcfg, rdb, log)
+			w, err := jobs.NewWorker(wcfg)
 			if err != nil {
 				return err
 			}
@@ -98,6 +101,7 @@ finishes (or hands back) the ones it runs.`,
 	f.BoolVar(&s3.Secure, "s3-tls", false, "use TLS to reach S3")
 	f.IntVar(&concurrency, "concurrency", 0, "tasks run at once (0: one per CPU)")
 	f.StringVar(&queues, "queues", "default=1", "queues and priorities, e.g. default=3,uploads=6")
+	f.IntSliceVar(&renditions, "renditions", nil, "picture heights of extra renditions made after a recording is ready (e.g. 360)")
 	f.StringVar(&webhookURL, "webhook-url", "", "URL notified when a recording is ready")
 	f.StringVar(&webhookSecret, "webhook-secret", "", "HMAC key for webhook signatures")
 	f.StringVar(&health, "health-listen", "", "address for a /healthz endpoint (e.g. :8081)")
