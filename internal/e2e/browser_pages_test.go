@@ -38,7 +38,7 @@ func TestBrowserPages(t *testing.T) {
 	if mean, _ := pub.videoBrightness("#self"); mean < 5 {
 		t.Errorf("publish page's own camera preview is black (mean luma %.1f)", mean)
 	}
-	home.waitJS("showing the participant", `document.querySelector('#rooms').textContent.includes('web')`, 20*time.Second)
+	home.waitJS("showing the room with join and watch", `document.querySelector('#rooms tr[data-room="web"] .join') && document.querySelector('#rooms tr[data-room="web"]').textContent.includes('publish-e2e')`, 20*time.Second)
 
 	phase("watch")
 	// Watch the composite over WHEP.
@@ -91,7 +91,9 @@ func TestBrowserPages(t *testing.T) {
 	// Recordings: ready, with a thumbnail; play it.
 	recs := b.open("recordings", s.base+"/recordings.html?"+admin)
 	sel := fmt.Sprintf(`#list tr[data-id=%q]`, id)
-	recs.waitJS("the recording ready", fmt.Sprintf(`document.querySelector('%s[data-state="ready"]')`, sel), 90*time.Second)
+	// The API says why if it never gets ready (waitState fails on "failed").
+	s.waitState(id, "ready", 90*time.Second)
+	recs.waitJS("the recording ready", fmt.Sprintf(`document.querySelector('%s[data-state="ready"]')`, sel), 20*time.Second)
 	recs.waitJS("the thumbnail loaded", fmt.Sprintf(`document.querySelector('%s td.thumb img')?.naturalWidth > 0`, sel), 15*time.Second)
 	recs.click(sel + " .play")
 	recs.waitJS("the player open", `!document.querySelector('#player').hidden`, 10*time.Second)
@@ -121,6 +123,28 @@ func TestBrowserPages(t *testing.T) {
 	// The queue UI, after the ?token= handshake, lists the upload queue.
 	queues := b.open("queues", s.base+"/admin/queues/?"+admin)
 	queues.waitJS("listing the queues", `document.body.innerText.includes('uploads:')`, 30*time.Second)
+
+	phase("screen share")
+	// Share the (fake) screen: the session starts again with a second picture.
+	pub.click("#share")
+	pub.waitJS("sharing", `document.querySelector('#share').textContent === 'Stop sharing' && document.querySelector('#state').dataset.state === 'connected'`, 30*time.Second)
+	var shared struct {
+		Participants []struct {
+			Tracks []string `json:"tracks"`
+		} `json:"participants"`
+	}
+	deadline = time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		shared.Participants = nil
+		s.call("GET", "/api/rooms/"+room, s.admin, nil, &shared)
+		if len(shared.Participants) == 1 && len(shared.Participants[0].Tracks) == 3 {
+			break
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	if len(shared.Participants) != 1 || len(shared.Participants[0].Tracks) != 3 {
+		t.Errorf("while sharing the screen the room has %+v, want one participant with 3 tracks", shared.Participants)
+	}
 
 	phase("screenshots")
 	for _, tb := range []*tab{home, pub, watch, con, recs, bad, queues} {
