@@ -90,7 +90,7 @@ func (r *Room) AddTrack(info media.TrackInfo, requestKeyframe func()) (media.Tra
 	if err != nil {
 		return nil, err
 	}
-	t := newTee(info, sink, r.log.With("participant", info.Participant, "track", info.TrackID), r.trackEnded)
+	t := newTee(info, sink, requestKeyframe, r.log.With("participant", info.Participant, "track", info.TrackID), r.trackEnded)
 	r.mu.Lock()
 	if p, ok := r.participants[info.Participant]; ok {
 		p.Tracks = append(p.Tracks, string(info.Kind)+":"+info.MimeType)

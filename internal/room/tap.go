@@ -68,5 +68,9 @@ func (r *Room) attachTap(t *tee, key string, tap TrackTap) {
 		if s := t.detach(key); s != nil {
 			_ = s.Close()
 		}
+		return
+	}
+	if t.info.Kind == media.Video && t.requestKeyframe != nil {
+		t.requestKeyframe() // a file that starts mid-stream starts decodable
 	}
 }

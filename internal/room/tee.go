@@ -19,18 +19,20 @@ type TrackTap interface {
 // the mixer and to the taps' sinks. A failing tap sink is dropped, never
 // the mixer's.
 type tee struct {
-	info  media.TrackInfo
-	mixer media.TrackSink
-	log   *slog.Logger
-	onEnd func(*tee)
+	info            media.TrackInfo
+	mixer           media.TrackSink
+	requestKeyframe func() // asks the publisher for a keyframe (may be nil)
+	log             *slog.Logger
+	onEnd           func(*tee)
 
 	mu     sync.Mutex
 	taps   map[string]media.TrackSink
 	closed bool
 }
 
-func newTee(info media.TrackInfo, mixer media.TrackSink, log *slog.Logger, onEnd func(*tee)) *tee {
-	return &tee{info: info, mixer: mixer, log: log, onEnd: onEnd, taps: map[string]media.TrackSink{}}
+func newTee(info media.TrackInfo, mixer media.TrackSink, requestKeyframe func(), log *slog.Logger, onEnd func(*tee)) *tee {
+	return &tee{info: info, mixer: mixer, requestKeyframe: requestKeyframe, log: log, onEnd: onEnd,
+		taps: map[string]media.TrackSink{}}
 }
 
 // WriteRTP implements media.TrackSink.
