@@ -38,14 +38,16 @@ type input struct {
 	// nameOverlay (video only, nil without a name) writes the participant's name in the tile.
 	nameOverlay *gst.Element
 	queueSrc    *gst.Pad // lip-sync offset is applied here
+	jitterSrc   *gst.Pad // a sender report looks at the next packet here
 	aggPad      *gst.Pad // compositor or audiomixer request pad
 
 	// placeholder marks the mixer's own name card for a participant without video.
 	placeholder bool
 	added       time.Time // when it joined the room
 
-	keyframe *limiter
-	clock    trackClock
+	keyframe  *limiter
+	clock     trackClock
+	srPending atomic.Bool // a probe waits for the packet that follows a sender report
 	level    loudness // audio only
 	decoded  atomic.Uint64
 	closed   atomic.Bool
@@ -128,7 +130,7 @@ func (in *input) build() error {
 	if ghost == nil || !in.bin.AddPad(ghost.Pad) {
 		return fmt.Errorf("%w: input %d: ghost pad", ErrPipeline, in.id)
 	}
-	jb.GetStaticPad("src").AddProbe(gst.PadProbeTypeBuffer, in.onJitterOut)
+	in.jitterSrc = jb.GetStaticPad("src")
 	depay.GetStaticPad("sink").AddProbe(gst.PadProbeTypeEventUpstream, in.onUpstreamEvent)
 	dec.GetStaticPad("src").AddProbe(gst.PadProbeTypeBuffer, func(*gst.Pad, *gst.PadProbeInfo) gst.PadProbeReturn {
 		in.decoded.Add(1)
@@ -197,21 +199,26 @@ func nameFont(tileWidth int) string {
 	return fmt.Sprintf("Sans Bold %d", size)
 }
 
-// onJitterOut remembers the latest (RTP timestamp, running time) pair for lip-sync.
+// onJitterOut takes the (RTP timestamp, running time) pair of the first
+// packet after a sender report, updates lip-sync and removes itself: one
+// look per report instead of a callback per packet.
 func (in *input) onJitterOut(_ *gst.Pad, info *gst.PadProbeInfo) gst.PadProbeReturn {
 	buf := info.GetBuffer()
 	if buf == nil {
 		return gst.PadProbeOK
 	}
 	pts, ok := clockDuration(buf.PresentationTimestamp())
-	if !ok {
+	hdr := buf.Extract(4, 4)
+	if !ok || len(hdr) != 4 {
 		return gst.PadProbeOK
 	}
-	hdr := buf.Extract(4, 4)
-	if len(hdr) == 4 {
-		in.clock.observe(binary.BigEndian.Uint32(hdr), pts)
+	in.clock.observe(binary.BigEndian.Uint32(hdr), pts)
+	updated := in.clock.apply(in.clockRate())
+	in.srPending.Store(false)
+	if updated && !in.closed.Load() {
+		in.m.resync(in.info.Participant)
 	}
-	return gst.PadProbeOK
+	return gst.PadProbeRemove
 }
 
 // onUpstreamEvent turns the depayloader's keyframe requests into a PLI upstream.
@@ -257,8 +264,11 @@ func (in *input) WriteSenderReport(sr media.SenderReport) {
 	if in.closed.Load() {
 		return
 	}
-	if in.clock.report(sr, in.clockRate()) {
-		in.m.resync(in.info.Participant)
+	if !in.clock.report(sr) || in.jitterSrc == nil {
+		return
+	}
+	if in.srPending.CompareAndSwap(false, true) {
+		in.jitterSrc.AddProbe(gst.PadProbeTypeBuffer, in.onJitterOut)
 	}
 }
 

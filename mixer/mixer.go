@@ -7,14 +7,18 @@
 //
 //	appsrc (RTP, do-timestamp) → rtpjitterbuffer → depay [→ h264parse] → decoder
 //	  video: → videoconvert → aspectratiocrop → textoverlay (name) → queue (leaky) → compositor pad
-//	  audio: → audioconvert → audioresample → S16 48 kHz stereo → queue (leaky) → audiomixer pad
+//	  audio: → audioconvert → audioresample → F32 48 kHz stereo → queue (leaky) → audiomixer pad (volume: SetGain)
+//
+// A participant with audio and no video gets a name card instead of a
+// camera (placeholder.go): videotestsrc solid colour → textoverlay → queue.
 //
 // Room:
 //
-//	videotestsrc black (live) → compositor → WxH@FPS I420 → queue (leaky) → x264enc → h264parse → appsink
-//	                                                                      (or vp8enc → appsink)
-//	audiotestsrc silence (live) → audiomixer → tee → audioconvert → avenc_aac → appsink
-//	                                             └→ opusenc → appsink
+//	videotestsrc 16x16, transparent (live; clocks the compositor) → compositor (black fill)
+//	  → WxH@FPS I420 → queue (leaky) → x264enc → constrained baseline → h264parse → appsink
+//	                                  (or vp8enc → appsink)
+//	audiotestsrc silence (live) → audiomixer (F32) → limiter (pad probe) → tee → audioconvert → avenc_aac → appsink
+//	                                                                       └→ audioconvert → opusenc → appsink
 //
 // Output samples are stamped with the pipeline's running time. AAC samples
 // are moved earlier by the encoder's priming delay (1024 samples for

@@ -25,6 +25,8 @@ const resyncThreshold = 5 * time.Millisecond
 // trackClock is one track's latest timing observations.
 type trackClock struct {
 	mu      sync.Mutex
+	sr      media.SenderReport // latest, waiting for a packet to be paired with
+	haveSR  bool
 	havePkt bool
 	rtpTS   uint32
 	pts     time.Duration
@@ -40,18 +42,27 @@ func (c *trackClock) observe(ts uint32, pts time.Duration) {
 	c.mu.Unlock()
 }
 
-// report updates d from a sender report; false if nothing could be learnt.
-func (c *trackClock) report(sr media.SenderReport, clockRate uint32) bool {
-	if clockRate == 0 || sr.NTPTime == 0 {
+// report keeps a sender report until a packet comes to pair it with; false
+// if the report carries no time.
+func (c *trackClock) report(sr media.SenderReport) bool {
+	if sr.NTPTime == 0 {
 		return false
 	}
 	c.mu.Lock()
+	c.sr, c.haveSR = sr, true
+	c.mu.Unlock()
+	return true
+}
+
+// apply updates d from the latest report and packet; false if nothing could be learnt.
+func (c *trackClock) apply(clockRate uint32) bool {
+	c.mu.Lock()
 	defer c.mu.Unlock()
-	if !c.havePkt {
+	if clockRate == 0 || !c.haveSR || !c.havePkt {
 		return false
 	}
-	delta := time.Duration(int32(c.rtpTS-sr.RTPTime)) * time.Second / time.Duration(clockRate)
-	c.d = ntpDuration(sr.NTPTime) + delta - c.pts
+	delta := time.Duration(int32(c.rtpTS-c.sr.RTPTime)) * time.Second / time.Duration(clockRate)
+	c.d = ntpDuration(c.sr.NTPTime) + delta - c.pts
 	c.haveD = true
 	return true
 }
