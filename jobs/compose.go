@@ -151,12 +151,14 @@ func (h *handlers) compose(ctx context.Context, p ComposePayload, log *slog.Logg
 	if !rec.TracksUploaded() {
 		return fmt.Errorf("compose %s: %w: raw tracks not all uploaded", rec.ID, ErrNotReady)
 	}
-	if _, err := h.comps.Update(ctx, c.ID, func(c *Composition) error {
+	c, err = h.comps.Update(ctx, c.ID, func(c *Composition) error {
 		c.State, c.Attempts, c.Error = CompositionRendering, c.Attempts+1, ""
 		return nil
-	}); err != nil {
+	})
+	if err != nil {
 		return fmt.Errorf("compose: %w", err)
 	}
+	log.Info("composition rendering", "attempt", c.Attempts, "tracks", len(rec.TrackFiles))
 
 	dir, err := os.MkdirTemp(h.workDir, "compose-"+c.ID+"-")
 	if err != nil {
