@@ -1,10 +1,12 @@
 package api
 
 import (
+	"fmt"
 	"net/http"
 	"time"
 
 	"github.com/mosaic-rtc/mosaic/internal/auth"
+	"github.com/mosaic-rtc/mosaic/internal/room"
 )
 
 func (a *API) createToken(w http.ResponseWriter, r *http.Request) {
@@ -32,6 +34,10 @@ func (a *API) createToken(w http.ResponseWriter, r *http.Request) {
 	}
 	if req.Room == "" {
 		a.fail(w, r, badRequest("room is required"))
+		return
+	}
+	if req.Room != auth.AnyRoom && !room.ValidName(req.Room) {
+		a.fail(w, r, fmt.Errorf("%w: %q", room.ErrBadName, req.Room))
 		return
 	}
 	tok, err := a.cfg.Issuer.Mint(req.Room, req.Identity, role, ttl)

@@ -132,6 +132,14 @@ func TestAPIRoutes(t *testing.T) {
 		{"url unknown", "GET /api/recordings/{id}/url", "GET", "/api/recordings/" + unknownRec + "/url", s.admin, "", "", 404, nil},
 		{"url bad id", "GET /api/recordings/{id}/url", "GET", "/api/recordings/x!/url", s.admin, "", "", 400, nil},
 		{"url no token", "GET /api/recordings/{id}/url", "GET", "/api/recordings/" + running.ID + "/url", "", "", "", 401, nil},
+		{"compose while recording", "POST /api/recordings/{id}/compositions", "POST", "/api/recordings/" + running.ID + "/compositions", s.admin, "application/json", `{}`, 409, nil},
+		{"compose unknown", "POST /api/recordings/{id}/compositions", "POST", "/api/recordings/" + unknownRec + "/compositions", s.admin, "application/json", `{}`, 404, nil},
+		{"compose no token", "POST /api/recordings/{id}/compositions", "POST", "/api/recordings/" + running.ID + "/compositions", "", "application/json", `{}`, 401, nil},
+		{"compose bad JSON", "POST /api/recordings/{id}/compositions", "POST", "/api/recordings/" + running.ID + "/compositions", s.admin, "application/json", `{"width":`, 400, nil},
+		{"composition unknown recording", "GET /api/recordings/{id}/compositions/{cid}", "GET", "/api/recordings/" + unknownRec + "/compositions/nosuch", s.admin, "", "", 404, nil},
+		{"composition view token", "GET /api/recordings/{id}/compositions/{cid}", "GET", "/api/recordings/" + running.ID + "/compositions/nosuch", view, "", "", 403, nil},
+		{"cancel composition unknown recording", "DELETE /api/recordings/{id}/compositions/{cid}", "DELETE", "/api/recordings/" + unknownRec + "/compositions/nosuch", s.admin, "", "", 404, nil},
+		{"cancel composition no token", "DELETE /api/recordings/{id}/compositions/{cid}", "DELETE", "/api/recordings/" + running.ID + "/compositions/nosuch", "", "", "", 401, nil},
 		{"delete while recording", "DELETE /api/recordings/{id}", "DELETE", "/api/recordings/" + running.ID, s.admin, "", "", 409, nil},
 		{"delete unknown", "DELETE /api/recordings/{id}", "DELETE", "/api/recordings/" + unknownRec, s.admin, "", "", 404, nil},
 		{"delete bad id", "DELETE /api/recordings/{id}", "DELETE", "/api/recordings/x!", s.admin, "", "", 400, nil},
@@ -157,6 +165,8 @@ func TestAPIRoutes(t *testing.T) {
 		{"token", "POST /api/tokens", "POST", "/api/tokens", s.admin, "application/json", `{"room":"` + room + `","role":"view","identity":"v","ttl":"5m"}`, 201, jsonHas("token", "room", "role", "expires_at")},
 		{"token bad role", "POST /api/tokens", "POST", "/api/tokens", s.admin, "application/json", `{"room":"r","role":"owner"}`, 400, nil},
 		{"token no role", "POST /api/tokens", "POST", "/api/tokens", s.admin, "application/json", `{"room":"r"}`, 400, nil},
+		{"token bad room", "POST /api/tokens", "POST", "/api/tokens", s.admin, "application/json", `{"room":"a/b","role":"view"}`, 400, nil},
+		{"token any room", "POST /api/tokens", "POST", "/api/tokens", s.admin, "application/json", `{"room":"*","role":"admin"}`, 201, jsonHas("token")},
 		{"token no room", "POST /api/tokens", "POST", "/api/tokens", s.admin, "application/json", `{"role":"view"}`, 400, nil},
 		{"token bad ttl", "POST /api/tokens", "POST", "/api/tokens", s.admin, "application/json", `{"room":"r","role":"view","ttl":"-1h"}`, 400, nil},
 		{"token by a publisher", "POST /api/tokens", "POST", "/api/tokens", pubTok, "application/json", `{"room":"` + room + `","role":"admin"}`, 403, nil},
@@ -280,7 +290,7 @@ func TestAPIRoutes(t *testing.T) {
 	for path, item := range doc.Paths {
 		for m := range item {
 			if op := strings.ToUpper(m) + " " + path; m != "parameters" && !covered[op] {
-				t.Errorf("documented operation %s has no API test", op)
+				t.Errorf("documented operation %s has no case in TestAPIRoutes", op)
 			}
 		}
 	}
