@@ -17,6 +17,7 @@ type LocalRoom struct {
 	Name         string
 	Participants int
 	Viewers      int
+	FPS          float64 // composite frames per second lately (0: not measured yet)
 }
 
 // Config of a node's membership in the cluster.
@@ -31,6 +32,11 @@ type Config struct {
 
 	MaxRooms int     // new rooms refused at this many (0: no limit)
 	MaxCPU   float64 // new rooms refused above this fraction of the cores (default 0.85; 1: no CPU limit)
+	// With TargetFPS set, new rooms are refused while any room's composite
+	// runs below MinFPSRatio × TargetFPS (0: no such limit): the node is
+	// short of CPU whatever uses it.
+	TargetFPS   int
+	MinFPSRatio float64
 
 	Heartbeat    time.Duration // how often the node announces itself and renews claims (1s)
 	NodeTTL      time.Duration // a node not heard from this long is dead (5s)
@@ -47,6 +53,9 @@ func (c *Config) defaults() error {
 	}
 	if c.MaxCPU < 0 || c.MaxCPU > 1 || c.MaxRooms < 0 {
 		return fmt.Errorf("%w: max cpu %.2f (want 0..1), max rooms %d", ErrBadConfig, c.MaxCPU, c.MaxRooms)
+	}
+	if c.MinFPSRatio < 0 || c.MinFPSRatio > 1 || c.TargetFPS < 0 {
+		return fmt.Errorf("%w: min fps ratio %.2f (want 0..1), target fps %d", ErrBadConfig, c.MinFPSRatio, c.TargetFPS)
 	}
 	if c.MaxCPU == 0 {
 		c.MaxCPU = 0.85
@@ -268,6 +277,9 @@ func (c *Cluster) self() NodeInfo {
 		names[r.Name] = true
 		info.Participants += r.Participants
 		info.Viewers += r.Viewers
+		if c.cfg.TargetFPS > 0 && r.FPS > 0 && r.FPS < c.cfg.MinFPSRatio*float64(c.cfg.TargetFPS) {
+			info.Lagging++
+		}
 	}
 	c.mu.Lock()
 	for name := range c.claims {

@@ -257,3 +257,26 @@ func TestLeaveReleases(t *testing.T) {
 		t.Fatalf("node record after leave: %v", err)
 	}
 }
+
+// With a target frame rate, a node whose room's composite runs slow takes
+// no new room; once it keeps up again it does.
+func TestAdmissionSlowComposite(t *testing.T) {
+	rdb := newRedis(t)
+	cfg := fastConfig(rdb, "a")
+	cfg.TargetFPS, cfg.MinFPSRatio = 30, 0.9
+	a := startNode(t, cfg)
+	a.mu.Lock()
+	a.extra = []LocalRoom{{Name: "busy", Participants: 2, FPS: 20}}
+	a.mu.Unlock()
+	waitNodes(t, a.c, 1)
+	resp, body := publish(t, a.srv.URL, "new")
+	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(body, "1 with a slow composite") {
+		t.Fatalf("new room while a composite runs at 20 of 30 fps: %d %s", resp.StatusCode, body)
+	}
+	a.mu.Lock()
+	a.extra[0].FPS = 29.5
+	a.mu.Unlock()
+	if resp, body := publish(t, a.srv.URL, "new"); resp.StatusCode != http.StatusCreated {
+		t.Fatalf("new room once the composite keeps up: %d %s", resp.StatusCode, body)
+	}
+}

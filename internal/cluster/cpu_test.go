@@ -66,6 +66,7 @@ func TestAcceptsCPU(t *testing.T) {
 		{NodeInfo{MaxCPU: 0.85, CPU: 0.1, Draining: true}, false},
 		{NodeInfo{MaxCPU: 0.85, MaxRooms: 2, Rooms: 2}, false},
 		{NodeInfo{MaxCPU: 0.85, MaxRooms: 2, Rooms: 1}, true},
+		{NodeInfo{MaxCPU: 1, Lagging: 1}, false},
 	} {
 		if got := tc.info.Accepts(); got != tc.want {
 			t.Errorf("%+v Accepts() = %v, want %v", tc.info, got, tc.want)

@@ -28,6 +28,7 @@ type testNode struct {
 
 	mu    sync.Mutex
 	rooms map[string]int // room → publishers
+	extra []LocalRoom    // more rooms as the node reports them
 }
 
 func newRedis(t *testing.T) *redis.Client {
@@ -81,7 +82,7 @@ func startNode(t *testing.T, cfg Config) *testNode {
 func (n *testNode) local() []LocalRoom {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	var out []LocalRoom
+	out := append([]LocalRoom(nil), n.extra...)
 	for name, p := range n.rooms {
 		out = append(out, LocalRoom{Name: name, Participants: p})
 	}

@@ -20,7 +20,8 @@ type NodeInfo struct {
 	Rooms        int       `json:"rooms"`
 	Participants int       `json:"participants"`
 	Viewers      int       `json:"viewers"`
-	CPU          float64   `json:"cpu"` // fraction of the node's cores in use
+	CPU          float64   `json:"cpu"`                     // fraction of the node's cores in use
+	Lagging      int       `json:"lagging_rooms,omitempty"` // rooms whose composite runs slow
 	Draining     bool      `json:"draining,omitempty"`
 	Seen         time.Time `json:"seen"`
 }
@@ -30,7 +31,7 @@ func (i NodeInfo) Accepts() bool {
 	if i.Draining {
 		return false
 	}
-	if i.MaxRooms > 0 && i.Rooms >= i.MaxRooms {
+	if i.Lagging > 0 || i.MaxRooms > 0 && i.Rooms >= i.MaxRooms {
 		return false
 	}
 	return i.MaxCPU <= 0 || i.MaxCPU >= 1 || i.CPU < i.MaxCPU

@@ -148,8 +148,8 @@ func (c *Cluster) place(ctx context.Context) (NodeInfo, error) {
 		}
 	}
 	if !found {
-		return NodeInfo{}, fmt.Errorf("%w (%d nodes live, this one: %d rooms, cpu %.2f, draining %v)",
-			ErrNoCapacity, len(nodes), self.Rooms, self.CPU, self.Draining)
+		return NodeInfo{}, fmt.Errorf("%w (%d nodes live, this one: %d rooms, %d with a slow composite, cpu %.2f, draining %v)",
+			ErrNoCapacity, len(nodes), self.Rooms, self.Lagging, self.CPU, self.Draining)
 	}
 	return best, nil
 }

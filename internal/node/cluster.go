@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/mosaic-rtc/mosaic/internal/auth"
 	"github.com/mosaic-rtc/mosaic/internal/cluster"
@@ -12,10 +13,12 @@ import (
 // startCluster announces the node in Redis and starts renewing its room
 // claims; the returned handler routes room requests to their owners.
 func (n *Node) startCluster(ctx context.Context, next http.Handler) (http.Handler, error) {
+	fps := &fpsMeter{}
 	c, err := cluster.New(cluster.Config{
 		Redis: n.rdb, NodeID: n.cfg.NodeID, PublicURL: n.cfg.PublicURL,
-		Rooms: n.localRooms, Authorize: n.authorizeAdmin,
+		Rooms: func() []cluster.LocalRoom { return n.localRooms(fps) }, Authorize: n.authorizeAdmin,
 		MaxRooms: n.cfg.Cluster.MaxRooms, MaxCPU: n.cfg.Cluster.MaxCPU,
+		TargetFPS: n.cfg.FPS, MinFPSRatio: n.cfg.Cluster.MinFPSRatio,
 		DrainTimeout: n.cfg.Cluster.DrainTimeout, Heartbeat: n.cfg.Cluster.Heartbeat,
 		Log: n.log,
 	})
@@ -27,12 +30,19 @@ func (n *Node) startCluster(ctx context.Context, next http.Handler) (http.Handle
 	return c.Middleware(next), nil
 }
 
-func (n *Node) localRooms() []cluster.LocalRoom {
+func (n *Node) localRooms(fps *fpsMeter) []cluster.LocalRoom {
 	infos := n.rooms.List()
 	out := make([]cluster.LocalRoom, len(infos))
+	open := make(map[string]bool, len(infos))
+	now := time.Now()
 	for i, r := range infos {
 		out[i] = cluster.LocalRoom{Name: r.Name, Participants: len(r.Participants), Viewers: r.Viewers}
+		if rm, ok := n.rooms.Get(r.Name); ok {
+			out[i].FPS = fps.rate(r.Name, rm.Mixer(), now)
+		}
+		open[r.Name] = true
 	}
+	fps.keep(open)
 	return out
 }
 
