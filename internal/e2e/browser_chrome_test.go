@@ -68,6 +68,14 @@ func (b *browser) open(name, url string) *tab {
 	return tb
 }
 
+// open navigates the tab to url.
+func (tb *tab) open(url string) {
+	tb.t.Helper()
+	if err := chromedp.Do(tb.ctx, chromedp.Navigate(url)); err != nil {
+		tb.t.Fatalf("%s: open %s: %v", tb.name, url, err)
+	}
+}
+
 // eval runs JavaScript (awaiting a promise) and decodes its result.
 func eval[T any](tb *tab, js string) T {
 	tb.t.Helper()

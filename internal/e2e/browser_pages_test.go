@@ -109,9 +109,25 @@ func TestBrowserPages(t *testing.T) {
 	}
 	t.Logf("recordings page: %s plays, %.1f s", id, dur)
 
+	recs.screenshot() // while it plays, before it is deleted
+	// Delete it from the page (the confirmation answered yes).
+	recs.click("#closeplayer")
+	eval[bool](recs, `(window.confirm = () => true, true)`)
+	recs.click(sel + " .delete")
+	recs.waitJS("the recording gone", fmt.Sprintf(`!document.querySelector('%s')`, sel), 20*time.Second)
+	if code := s.call("GET", "/api/recordings/"+id, s.admin, nil, nil); code != http.StatusNotFound {
+		t.Errorf("recording deleted in the page answers %d", code)
+	}
+
 	phase("bad token")
 	// A publish link with a bad token says so instead of failing quietly.
 	bad := b.open("publish-bad-token", s.base+"/publish.html?room="+room+"&token=not-a-token")
+	bad.waitJS("listing devices", `document.querySelector('#cam').options.length > 0`, 20*time.Second)
+	// A camera permission the user refused is explained too.
+	eval[bool](bad, `(navigator.mediaDevices.getUserMedia = () => Promise.reject(new DOMException('denied', 'NotAllowedError')), true)`)
+	bad.click("#join")
+	bad.waitJS("explaining the denied permission", `/permission .* was denied/i.test(document.querySelector('#msg').textContent)`, 10*time.Second)
+	bad.open(s.base + "/publish.html?room=" + room + "&token=not-a-token")
 	bad.waitJS("listing devices", `document.querySelector('#cam').options.length > 0`, 20*time.Second)
 	bad.click("#join")
 	bad.waitJS("explaining the token", `/token is missing, invalid or expired/.test(document.querySelector('#msg').textContent)`, 20*time.Second)
@@ -147,7 +163,7 @@ func TestBrowserPages(t *testing.T) {
 	}
 
 	phase("screenshots")
-	for _, tb := range []*tab{home, pub, watch, con, recs, bad, queues} {
+	for _, tb := range []*tab{home, pub, watch, con, bad, queues} {
 		tb.screenshot()
 	}
 	t.Logf("browser pages in %s", time.Since(start).Round(time.Second))
