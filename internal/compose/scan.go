@@ -122,3 +122,13 @@ func scan(ctx context.Context, path string) (extent, error) {
 		}
 	}
 }
+
+// MediaDuration measures how long a media file's streams last, by
+// demuxing it (no decoding).
+func MediaDuration(ctx context.Context, path string) (time.Duration, error) {
+	ext, err := scan(ctx, path)
+	if err != nil {
+		return 0, err
+	}
+	return ext.length(), nil
+}
