@@ -9,7 +9,10 @@ import (
 	"math"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -153,4 +156,25 @@ func (p *slowProxy) serve(c net.Conn, target string, rate int) {
 			return
 		}
 	}
+}
+
+// lastPacketTime is the time of the last packet of a media file's first
+// stream: the length of a file whose header has no duration (a Matroska
+// file cut by a crash).
+func lastPacketTime(t *testing.T, path string) float64 {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "ffprobe", "-v", "error", "-select_streams", "0",
+		"-show_entries", "packet=pts_time", "-of", "csv=p=0", path).Output()
+	if err != nil {
+		t.Fatalf("ffprobe %s: %v", path, err)
+	}
+	last := 0.0
+	for _, line := range strings.Fields(string(out)) {
+		if v, err := strconv.ParseFloat(strings.Trim(line, ","), 64); err == nil && v > last {
+			last = v
+		}
+	}
+	return last
 }
