@@ -10,7 +10,7 @@ import (
 // maxClockSkew is how far a participant's NTP clock (from its sender
 // reports) may disagree with the arrival of its first packet before the
 // arrival is trusted instead to place the participant in the room.
-const maxClockSkew = 5 * time.Second
+const maxClockSkew = 2 * time.Second
 
 // ntpEpoch is 1900-01-01 in Unix seconds.
 const ntpEpoch = 2208988800
