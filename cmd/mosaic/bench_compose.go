@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"syscall"
 	"time"
 
@@ -71,6 +72,7 @@ wall second) and CPU seconds per media second of both, and their ratio.`,
 			w := cmd.OutOrStdout()
 			fmt.Fprintf(w, "compose: %d participants %dx%d@%d, %.2f s of media in %.2f s: %.2fx real time, %.3f CPU s per media s\n",
 				n, width, height, fps, media, wall.Seconds(), media/wall.Seconds(), cpu.Seconds()/media)
+			fmt.Fprintf(w, "         CPU-bound on %d idle cores: up to %.2fx real time\n", runtime.NumCPU(), float64(runtime.NumCPU())*media/cpu.Seconds())
 			if bare == "" {
 				return nil
 			}

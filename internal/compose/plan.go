@@ -11,9 +11,10 @@ import (
 	"github.com/mosaic-rtc/mosaic/mixer"
 )
 
-// rangeSlack is how far past the recording's end To may reach (rounding of
-// the tracks' ends) before it is an error; it is clamped to the end.
-const rangeSlack = 250 * time.Millisecond
+// rangeSlack is how far past the recording's end To may reach before it is
+// an error (the tracks' and the composite's ends differ by buffering); it is
+// clamped to the end.
+const rangeSlack = time.Second
 
 // placedTrack is a track file placed on the output timeline.
 type placedTrack struct {
