@@ -106,8 +106,10 @@ type Cluster struct {
 	draining bool
 	deadline time.Time
 
-	kick    chan struct{} // wakes the loop (drain, new claim)
-	drained chan struct{} // closed when a drain is complete
+	kick    chan struct{}      // wakes the loop (drain, new claim)
+	leaveCh chan chan struct{} // Leave's requests to the loop
+	stopped chan struct{}      // closed when Run has returned
+	drained chan struct{}      // closed when a drain is complete
 	once    sync.Once
 }
 
@@ -117,7 +119,8 @@ func New(cfg Config) (*Cluster, error) {
 		return nil, err
 	}
 	return &Cluster{cfg: cfg, rdb: cfg.Redis, log: cfg.Log.With("part", "cluster"), claims: map[string]*claim{},
-		kick: make(chan struct{}, 1), drained: make(chan struct{})}, nil
+		kick: make(chan struct{}, 1), leaveCh: make(chan chan struct{}), stopped: make(chan struct{}),
+		drained: make(chan struct{})}, nil
 }
 
 // ID is this node's id.
@@ -154,6 +157,7 @@ func (c *Cluster) wake() {
 // Run announces the node and renews its claims until ctx ends, then
 // releases every claim and withdraws the node.
 func (c *Cluster) Run(ctx context.Context) error {
+	defer close(c.stopped)
 	cpu := newCPUSampler()
 	t := time.NewTicker(c.cfg.Heartbeat)
 	defer t.Stop()
@@ -164,9 +168,37 @@ func (c *Cluster) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			c.leave()
 			return nil
+		case done := <-c.leaveCh:
+			c.mu.Lock()
+			c.draining = true // no new room here any more
+			c.mu.Unlock()
+			c.leave()
+			close(done)
+			<-ctx.Done() // gone from the cluster; nothing more to announce
+			return nil
 		case <-t.C:
 		case <-c.kick:
 		}
+	}
+}
+
+// Leave withdraws the node and releases its rooms now, before a shutdown
+// that takes a while (recordings finalizing), so that clients reconnecting
+// meanwhile are placed on other nodes. Run then only waits for its end.
+func (c *Cluster) Leave(ctx context.Context) error {
+	done := make(chan struct{})
+	select {
+	case c.leaveCh <- done:
+	case <-c.stopped:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 

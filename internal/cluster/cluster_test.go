@@ -248,8 +248,21 @@ func TestLeaveReleases(t *testing.T) {
 	if resp, body := publish(t, a.srv.URL, "r"); resp.StatusCode != http.StatusCreated {
 		t.Fatalf("publish: %d %s", resp.StatusCode, body)
 	}
-	a.stop()
 	ctx := context.Background()
+	if err := a.c.Leave(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if owner, _ := a.c.Owner(ctx, "r"); owner != "" {
+		t.Fatalf("owner after Leave %q", owner)
+	}
+	time.Sleep(3 * a.c.cfg.Heartbeat) // Run announces nothing more
+	if _, err := a.c.Node(ctx, "a"); !errors.Is(err, ErrUnknownNode) {
+		t.Fatalf("node record after Leave: %v", err)
+	}
+	a.stop()
+	if err := a.c.Leave(ctx); err != nil { // after Run: nothing to do
+		t.Fatal(err)
+	}
 	if owner, _ := a.c.Owner(ctx, "r"); owner != "" {
 		t.Fatalf("owner after leave %q", owner)
 	}

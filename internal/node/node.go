@@ -228,6 +228,9 @@ func (n *Node) goBackground(ctx context.Context, run func(context.Context) error
 // drain the worker, then the stores.
 func (n *Node) Close(ctx context.Context) error {
 	var errs []error
+	if n.cluster != nil {
+		_ = n.cluster.Leave(ctx) // rooms reconnect on other nodes while this one finalizes
+	}
 	if n.http != nil {
 		sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		_ = n.http.Shutdown(sctx) // SSE streams are cut at the deadline
