@@ -14,8 +14,7 @@ import (
 // through a segment's upload (its S3 traffic goes through a slow proxy, so
 // the kill lands inside the PUT). asynq gives the task back once the dead
 // worker's lease has expired (about a minute); a worker started then
-// retries it, and
-// every object ends complete and single.
+// retries it, and every object ends complete and single.
 func TestWorkerKilledDuringUpload(t *testing.T) {
 	s := startServer(t, "--segment-duration", "3s", "--worker-concurrency", "0", "--node-id", "wk")
 	id := recordClip(t, s, "wk", filepath.Join(testenv.Inputs(t), "p4.webm"), "--duration", "5s")
