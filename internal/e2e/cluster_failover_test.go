@@ -34,6 +34,7 @@ func TestClusterRoutesFailsOverAndDrains(t *testing.T) {
 			"--token", entry.token(room, "publish"), "--file", clip, "--loop")
 		owner[room] = c.waitServed(entry, room, 45*time.Second)
 		t.Logf("%s: published via na, served by %s", room, owner[room])
+		c.waitAnnounced(entry, owner[room], 1) // the next room is placed knowing of this one
 	}
 	if owner["room-1"] == owner["room-2"] || owner["room-2"] == owner["room-3"] || owner["room-1"] == owner["room-3"] {
 		t.Fatalf("three rooms on three idle nodes: %v, want one each", owner)

@@ -37,7 +37,6 @@ func startCluster(t *testing.T, ids []string, extra ...string) *cluster {
 			"--secret", testSecret, "--log-level", "debug",
 			// Small composites keep three nodes' mixers within two cores.
 			"--width", "640", "--height", "360", "--fps", "15", "--video-bitrate", "600",
-			"--cluster-heartbeat", "500ms",
 		}, extra...)
 		c.nodes[id] = s
 	}
@@ -155,4 +154,22 @@ func noFollow(t *testing.T, method, url, token string) *http.Response {
 	_, _ = io.Copy(io.Discard, res.Body)
 	res.Body.Close()
 	return res
+}
+
+// waitAnnounced waits until s sees every node live and node announcing at
+// least rooms rooms.
+func (c *cluster) waitAnnounced(s *server, node string, rooms int) {
+	c.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	var nodes []nodeView
+	for time.Now().Before(deadline) {
+		nodes = c.live(s)
+		for _, n := range nodes {
+			if n.ID == node && n.Rooms >= rooms && len(nodes) == len(c.nodes) {
+				return
+			}
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	c.t.Fatalf("node %s does not announce %d rooms (or a node is missing) after 20 s: %+v", node, rooms, nodes)
 }
