@@ -85,6 +85,9 @@ func RunMix(ctx context.Context, cfg MixConfig) (MixResult, error) {
 	}
 	fmt.Fprintf(cfg.Out, "mixer: %d inputs, %.1f s of media, %.2f CPU s per media s (%.1f fps out, %d overruns)\n",
 		res.Inputs, res.MediaSeconds, res.MixerCPUPerSecond(), res.OutputFPS, res.Overruns)
+	if res.OutputFPS < 0.95*float64(fps(cfg.MixerConfig)) {
+		fmt.Fprintf(cfg.Out, "mixer: warning: the composite fell behind real time (%.1f fps): this machine is overloaded and the figures are low\n", res.OutputFPS)
+	}
 	if cfg.BareScript == "" {
 		return res, nil
 	}
@@ -96,6 +99,14 @@ func RunMix(ctx context.Context, cfg MixConfig) (MixResult, error) {
 	fmt.Fprintf(cfg.Out, "ratio: %.2f (mixer / bare); rooms per 2 cores: %.1f (bare: %.1f)\n",
 		res.Ratio(), 2/res.MixerCPUPerSecond(), 2/res.BareCPUPerSecond())
 	return res, nil
+}
+
+// fps is the composite's frame rate for a mixer configuration.
+func fps(c mixer.Config) int {
+	if c.FPS == 0 {
+		return 30
+	}
+	return c.FPS
 }
 
 // runMixer plays the clips through a mixer in real time and measures this

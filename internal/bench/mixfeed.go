@@ -31,10 +31,10 @@ type clipFeed struct {
 // feedTrack is one of a clip's streams: payloader settings and the mixer track it feeds.
 type feedTrack struct {
 	kind    media.Kind
-	pay     string
+	factory string
 	props   map[string]string
 	info    media.TrackInfo
-	queue   *gst.Element
+	pay     *gst.Element
 	clock   uint32
 	packets uint32
 	octets  uint32
@@ -62,11 +62,11 @@ func startClipFeed(m *mixer.Mixer, clip, participant string, ssrc uint32, limit 
 		return nil, err
 	}
 	tracks := map[string]*feedTrack{
-		"video": {kind: media.Video, pay: "rtpvp8pay", clock: 90000,
+		"video": {kind: media.Video, factory: "rtpvp8pay", clock: 90000,
 			props: map[string]string{"pt": "96", "ssrc": fmt.Sprint(ssrc), "mtu": "1200", "picture-id-mode": "15-bit"},
 			info: media.TrackInfo{Participant: participant, Name: participant, TrackID: "video", Kind: media.Video,
 				MimeType: "video/VP8", ClockRate: 90000, PayloadType: 96, SSRC: ssrc}},
-		"audio": {kind: media.Audio, pay: "rtpopuspay", clock: 48000,
+		"audio": {kind: media.Audio, factory: "rtpopuspay", clock: 48000,
 			props: map[string]string{"pt": "111", "ssrc": fmt.Sprint(ssrc + 1)},
 			info: media.TrackInfo{Participant: participant, Name: participant, TrackID: "audio", Kind: media.Audio,
 				MimeType: "audio/opus", ClockRate: 48000, Channels: 2, PayloadType: 111, SSRC: ssrc + 1}},
@@ -82,7 +82,7 @@ func startClipFeed(m *mixer.Mixer, clip, participant string, ssrc uint32, limit 
 		if !ok {
 			return
 		}
-		sink := tr.queue.GetStaticPad("sink")
+		sink := tr.pay.GetStaticPad("sink")
 		if sink.IsLinked() {
 			return
 		}
@@ -98,27 +98,26 @@ func startClipFeed(m *mixer.Mixer, clip, participant string, ssrc uint32, limit 
 	return f, nil
 }
 
-// addTrack builds queue → payloader → appsink for one stream and adds its mixer track.
+// addTrack builds payloader → appsink for one stream and adds its mixer
+// track. The demuxer's one thread paces both streams through the clocked
+// appsinks (no queues: fewer threads and wakeups in the measured process);
+// async=false so that neither sink waits for a preroll the other blocks.
 func (f *clipFeed) addTrack(m *mixer.Mixer, name string, tr *feedTrack, limit time.Duration) error {
-	q, err := gstElement("queue", name+"-queue", nil)
+	pay, err := gstElement(tr.factory, name+"-pay", tr.props)
 	if err != nil {
 		return err
 	}
-	pay, err := gstElement(tr.pay, name+"-pay", tr.props)
+	out, err := gstElement("appsink", name+"-sink", map[string]string{"sync": "true", "async": "false", "max-buffers": "256"})
 	if err != nil {
 		return err
 	}
-	out, err := gstElement("appsink", name+"-sink", map[string]string{"sync": "true", "max-buffers": "256"})
-	if err != nil {
-		return err
-	}
-	if err := f.pipeline.AddMany(q, pay, out); err != nil {
+	if err := f.pipeline.AddMany(pay, out); err != nil {
 		return fmt.Errorf("%w: %w", ErrMixPipeline, err)
 	}
-	if err := gstLink(q, pay, out); err != nil {
+	if err := gstLink(pay, out); err != nil {
 		return err
 	}
-	tr.queue, tr.lastSR = q, -time.Hour
+	tr.pay, tr.lastSR = pay, -time.Hour
 	sink, err := m.AddTrack(tr.info, nil)
 	if err != nil {
 		return fmt.Errorf("add %s track: %w", name, err)
