@@ -48,11 +48,11 @@ type input struct {
 	keyframe  *limiter
 	clock     trackClock
 	srPending atomic.Bool // a probe waits for the packet that follows a sender report
-	level    loudness // audio only
-	decoded  atomic.Uint64
-	closed   atomic.Bool
-	eosOnce  sync.Once
-	eos      chan struct{}
+	level     loudness    // audio only
+	decoded   atomic.Uint64
+	closed    atomic.Bool
+	eosOnce   sync.Once
+	eos       chan struct{}
 }
 
 func (in *input) name(role string) string { return fmt.Sprintf("in%d-%s", in.id, role) }
