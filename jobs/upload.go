@@ -207,9 +207,12 @@ func (h *handlers) ensureUploaded(ctx context.Context, p *UploadPayload, log *sl
 	if p.Track != "" {
 		ct = "video/x-matroska"
 	}
+	began := time.Now()
 	obj, err := h.store.PutFile(ctx, p.Key, p.Path, storage.PutOptions{ContentType: ct, SHA256: sum})
 	if err != nil {
 		return 0, "", fmt.Errorf("upload segment %d: %w", p.Index, err)
 	}
+	UploadSeconds.Observe(time.Since(began).Seconds())
+	UploadBytes.Add(float64(obj.Size))
 	return obj.Size, obj.SHA256, nil
 }

@@ -113,6 +113,20 @@ func TestEndToEnd(t *testing.T) {
 	if _, err := os.Stat(mp4); err != nil {
 		t.Fatal(err)
 	}
+
+	// What operators watch: uploads timed, queues and mixers reported.
+	metrics := s.metrics()
+	for _, want := range []string{"mosaic_upload_seconds_count", "mosaic_queue_tasks{queue=\"default\"", "mosaic_mixer_video_frames_total", "mosaic_rooms 1"} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	if v := metricValue(metrics, "mosaic_upload_seconds_count"); v < 2 {
+		t.Errorf("mosaic_upload_seconds_count = %v, want one per stored file", v)
+	}
+	if v := metricValue(metrics, "mosaic_mixer_video_frames_total"); v < 300 {
+		t.Errorf("mosaic_mixer_video_frames_total = %v after 10 s at 30 fps", v)
+	}
 }
 
 // TestBadInputAtTheEdge: malformed SDP, a missing token and an unknown role

@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"encoding/json"
+	"github.com/hibiken/asynq"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
@@ -58,6 +59,10 @@ func (n *Node) readyz(w http.ResponseWriter, r *http.Request) {
 func (n *Node) metrics() *prometheus.Registry {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(jobMetrics()...)
+	if opt, err := asynq.ParseRedisURI(n.redisURL); err == nil {
+		reg.MustRegister(newOpsCollector(n, opt, []string{n.uploadQueue, "default"}))
+	}
 	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "mosaic_rooms", Help: "Rooms open on this node."},
 		func() float64 { return float64(len(n.rooms.List())) }))
 	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "mosaic_participants", Help: "Publishers in this node's rooms."},

@@ -35,19 +35,21 @@ type Node struct {
 	log    *slog.Logger
 	Issuer *auth.Issuer
 
-	redisChild *embedded.Redis
-	s3Child    *embedded.S3
-	rdb        *redis.Client
-	store      *storage.Client
-	catalog    *catalog.Store
-	enqueuer   *jobs.Enqueuer
-	worker     *jobs.Worker
-	rooms      *room.Registry
-	recordings *recording.Manager
-	ingest     *ingest.Server
-	cluster    *cluster.Cluster
-	http       *http.Server
-	listener   net.Listener
+	redisChild  *embedded.Redis
+	s3Child     *embedded.S3
+	rdb         *redis.Client
+	redisURL    string
+	uploadQueue string
+	store       *storage.Client
+	catalog     *catalog.Store
+	enqueuer    *jobs.Enqueuer
+	worker      *jobs.Worker
+	rooms       *room.Registry
+	recordings  *recording.Manager
+	ingest      *ingest.Server
+	cluster     *cluster.Cluster
+	http        *http.Server
+	listener    net.Listener
 
 	cancel context.CancelFunc
 	bg     []chan struct{} // background loops' done channels
@@ -108,6 +110,7 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 		return nil, fmt.Errorf("redis url: %w", err)
 	}
 	n.rdb = redis.NewClient(opt)
+	n.redisURL = redisURL
 
 	// S3: external, or versitygw embedded with its posix backend.
 	s3cfg := storage.Config{Endpoint: cfg.S3Endpoint, AccessKey: cfg.S3AccessKey, SecretKey: cfg.S3SecretKey,
@@ -136,6 +139,7 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 
 	n.catalog = catalog.New(n.rdb, "mosaic")
 	uploadQueue := "uploads:" + n.cfg.NodeID
+	n.uploadQueue = uploadQueue
 	n.enqueuer, err = jobs.NewEnqueuer(jobs.EnqueuerConfig{RedisURL: redisURL, Dir: cfg.DataDir,
 		UploadQueue: uploadQueue, Catalog: n.catalog, Log: n.log})
 	if err != nil {
