@@ -18,6 +18,10 @@ type Config struct {
 	KeyframeInterval time.Duration // default 2s
 	Layout           Layout        // default grid, letterbox
 	Log              *slog.Logger  // default slog.Default()
+	// OnActiveSpeaker, when set, is called from the mixer's goroutine when
+	// the loudest participant changes (held for 1.5 s against flicker), in
+	// any layout. It must not block.
+	OnActiveSpeaker func(participant string)
 }
 
 const (

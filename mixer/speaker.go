@@ -54,10 +54,7 @@ func (in *input) onAudio(_ *gst.Pad, info *gst.PadProbeInfo) gst.PadProbeReturn 
 // participant. It runs on the owner goroutine.
 func (m *Mixer) updateSpeaker() {
 	m.mu.Lock()
-	if m.layout.Kind != LayoutSpeaker {
-		m.mu.Unlock()
-		return
-	}
+	speakerLayout := m.layout.Kind == LayoutSpeaker
 	loudest, best := "", speakerThreshold
 	current := 0.0
 	for _, in := range m.inputs {
@@ -80,8 +77,13 @@ func (m *Mixer) updateSpeaker() {
 	m.mu.Unlock()
 	if switching {
 		m.log.Debug("active speaker", "participant", loudest)
-		if err := m.applyLayout(); err != nil {
-			m.log.Warn("layout", "err", err)
+		if m.cfg.OnActiveSpeaker != nil {
+			m.cfg.OnActiveSpeaker(loudest)
+		}
+		if speakerLayout {
+			if err := m.applyLayout(); err != nil {
+				m.log.Warn("layout", "err", err)
+			}
 		}
 	}
 }

@@ -58,17 +58,22 @@ func New(cfg Config) *Registry {
 	if cfg.IdleTimeout <= 0 {
 		cfg.IdleTimeout = 30 * time.Second
 	}
+	var reg *Registry
 	if cfg.NewMixer == nil {
 		tmpl := cfg.Mixer
 		cfg.NewMixer = func(room string) (Mixer, error) {
 			c := tmpl
 			c.Room = room
-			c.Log = cfg.Log.With("room", room)
+			c.Log = cfg.Log // the mixer adds the room itself
+			c.OnActiveSpeaker = func(participant string) {
+				reg.emit(Event{Type: "active_speaker", Room: room, Participant: participant})
+			}
 			return mixer.New(c)
 		}
 	}
 	r := &Registry{cfg: cfg, log: cfg.Log, rooms: map[string]*Room{}, subs: map[chan Event]string{},
 		stop: make(chan struct{}), done: make(chan struct{})}
+	reg = r
 	go r.reap()
 	return r
 }
