@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -141,22 +142,19 @@ func (h *handlers) finalize(ctx context.Context, id string, log *slog.Logger) er
 	}
 	defer os.RemoveAll(dir)
 
-	var paths []string
-	var sum float64
-	for _, s := range rec.Segments {
-		path := filepath.Join(dir, SegmentName(s.Index))
-		if err := h.store.Download(ctx, SegmentKey(rec.Room, id, s.Index), path); err != nil {
-			if errors.Is(err, storage.ErrNotFound) {
-				return fmt.Errorf("finalize %s: segment %d: %w: %w", id, s.Index, err, asynq.SkipRetry)
-			}
-			return fmt.Errorf("finalize %s: segment %d: %w", id, s.Index, err)
-		}
-		paths = append(paths, path)
-		sum += s.DurationS
+	paths, sum, err := h.downloadSegments(ctx, rec, dir)
+	if err != nil {
+		return err
 	}
 
+	// The thumbnail comes from the first segment, made while the segments
+	// are joined.
+	thumb := filepath.Join(dir, ThumbnailName)
+	thumbErr := make(chan error, 1)
+	go func() { thumbErr <- h.media.Thumbnail(ctx, paths[0], thumb) }()
 	composite := filepath.Join(dir, CompositeName)
 	if err := h.media.Concat(ctx, paths, composite); err != nil {
+		<-thumbErr
 		return fmt.Errorf("finalize %s: concat: %w", id, err)
 	}
 	duration := sum
@@ -167,22 +165,26 @@ func (h *handlers) finalize(ctx context.Context, id string, log *slog.Logger) er
 			log.Warn("composite duration unknown, using the segments' sum", "err", err)
 		}
 	}
-	thumb := filepath.Join(dir, ThumbnailName)
-	if err := h.media.Thumbnail(ctx, composite, thumb); err != nil {
+	if err := <-thumbErr; err != nil {
 		return fmt.Errorf("finalize %s: thumbnail: %w", id, err)
 	}
 
-	var files []catalog.File
-	for _, f := range []struct{ name, path, ct string }{
-		{CompositeName, composite, "video/mp4"},
-		{ThumbnailName, thumb, "image/jpeg"},
-	} {
-		file, err := h.put(ctx, rec, f.name, f.path, f.ct)
-		if err != nil {
-			return err
-		}
-		files = append(files, file)
+	// The composite and the thumbnail are stored at once.
+	var thumbFile catalog.File
+	thumbPut := make(chan error, 1)
+	go func() {
+		var err error
+		thumbFile, err = h.put(ctx, rec, ThumbnailName, thumb, "image/jpeg")
+		thumbPut <- err
+	}()
+	compositeFile, err := h.put(ctx, rec, CompositeName, composite, "video/mp4")
+	if terr := <-thumbPut; err == nil {
+		err = terr
 	}
+	if err != nil {
+		return err
+	}
+	files := []catalog.File{compositeFile, thumbFile}
 
 	tracks, trackFiles, err := h.trackFiles(ctx, rec, dir)
 	if err != nil {
@@ -252,4 +254,42 @@ func (h *handlers) markFailed(ctx context.Context, id string, cause error, log *
 		return nil
 	})
 	log.Error("recording failed", "cause", cause, "update_err", err)
+}
+
+// downloadSegments fetches the recording's segments into dir, a few at a
+// time, and returns their paths in order and their summed duration.
+func (h *handlers) downloadSegments(ctx context.Context, rec *catalog.Recording, dir string) ([]string, float64, error) {
+	id := rec.ID
+	paths := make([]string, len(rec.Segments))
+	errs := make([]error, len(rec.Segments))
+	var sum float64
+	sem := make(chan struct{}, 4)
+	var wg sync.WaitGroup
+	for i, s := range rec.Segments {
+		paths[i] = filepath.Join(dir, SegmentName(s.Index))
+		sum += s.DurationS
+		wg.Add(1)
+		sem <- struct{}{}
+		go func(i int, s catalog.Segment) {
+			defer wg.Done()
+			defer func() { <-sem }()
+			if err := h.store.Download(ctx, SegmentKey(rec.Room, id, s.Index), paths[i]); err != nil {
+				if errors.Is(err, storage.ErrNotFound) {
+					errs[i] = fmt.Errorf("finalize %s: segment %d: %w: %w", id, s.Index, err, asynq.SkipRetry)
+				} else {
+					errs[i] = fmt.Errorf("finalize %s: segment %d: %w", id, s.Index, err)
+				}
+			}
+		}(i, s)
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, 0, err
+		}
+	}
+	if len(paths) == 0 {
+		return nil, 0, fmt.Errorf("finalize %s: no segments: %w", id, asynq.SkipRetry)
+	}
+	return paths, sum, nil
 }
