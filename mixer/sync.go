@@ -31,9 +31,10 @@ type trackClock struct {
 	rtpTS   uint32
 	pts     time.Duration
 	haveD   bool
-	d       time.Duration // capture wall time (since 1900) - running time
-	base    time.Duration // fixed offset of the track (half a frame for video)
-	offset  time.Duration // currently applied lip-sync offset (on top of base)
+	d       time.Duration   // capture wall time (since 1900) - running time
+	recent  []time.Duration // the last syncWindow estimates of d
+	base    time.Duration   // fixed offset of the track (half a frame for video)
+	offset  time.Duration   // currently applied lip-sync offset (on top of base)
 }
 
 func (c *trackClock) observe(ts uint32, pts time.Duration) {
@@ -62,10 +63,24 @@ func (c *trackClock) apply(clockRate uint32) bool {
 		return false
 	}
 	delta := time.Duration(int32(c.rtpTS-c.sr.RTPTime)) * time.Second / time.Duration(clockRate)
-	c.d = ntpDuration(c.sr.NTPTime) + delta - c.pts
+	d := ntpDuration(c.sr.NTPTime) + delta - c.pts
+	// One pairing carries that packet's network delay; the least delayed
+	// of the recent ones (largest d) is the best estimate of the track's
+	// base, so jitter does not move the offset around.
+	c.recent = append(c.recent, d)
+	if len(c.recent) > syncWindow {
+		c.recent = c.recent[len(c.recent)-syncWindow:]
+	}
+	c.d = c.recent[0]
+	for _, v := range c.recent[1:] {
+		c.d = max(c.d, v)
+	}
 	c.haveD = true
 	return true
 }
+
+// syncWindow is how many report pairings the base estimate looks back on.
+const syncWindow = 8
 
 func (c *trackClock) get() (time.Duration, bool) {
 	c.mu.Lock()

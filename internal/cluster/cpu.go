@@ -20,6 +20,7 @@ type cpuSampler struct {
 	last   time.Duration
 	lastAt time.Time
 	cores  int
+	prev   float64
 }
 
 func newCPUSampler() *cpuSampler {
@@ -37,13 +38,19 @@ func (s *cpuSampler) sample() (float64, error) {
 	}
 	now := time.Now()
 	wall := now.Sub(s.lastAt)
+	if wall < minSampleWindow || s.cores <= 0 {
+		// Too short a window says nothing (a first heartbeat right after
+		// start would divide start-up work by a few microseconds).
+		return s.prev, nil
+	}
 	used := cpu - s.last
 	s.last, s.lastAt = cpu, now
-	if wall <= 0 || s.cores <= 0 {
-		return 0, nil
-	}
-	return used.Seconds() / wall.Seconds() / float64(s.cores), nil
+	s.prev = min(max(used.Seconds()/wall.Seconds()/float64(s.cores), 0), 1)
+	return s.prev, nil
 }
+
+// minSampleWindow is the shortest wall time a load is measured over.
+const minSampleWindow = 500 * time.Millisecond
 
 // read is the process's user plus system CPU time.
 func (s *cpuSampler) read() (time.Duration, error) {

@@ -32,10 +32,20 @@ func TestParseStat(t *testing.T) {
 	}
 }
 
+// A window too short to say anything keeps the previous load (a first
+// heartbeat right after start must not read start-up work as overload).
+func TestCPUSamplerIgnoresShortWindows(t *testing.T) {
+	s := newCPUSampler()
+	s.last -= 10 * time.Second // as if the process had worked hard just now
+	if load, err := s.sample(); err != nil || load != 0 {
+		t.Fatalf("load over a microseconds window = %.3f (%v), want the previous 0", load, err)
+	}
+}
+
 // A busy loop shows up as load on this process; the sampler stays in 0..1.
 func TestCPUSamplerSeesWork(t *testing.T) {
 	s := newCPUSampler()
-	end := time.Now().Add(300 * time.Millisecond)
+	end := time.Now().Add(600 * time.Millisecond)
 	x := 0
 	for time.Now().Before(end) {
 		x++
@@ -45,7 +55,7 @@ func TestCPUSamplerSeesWork(t *testing.T) {
 		t.Fatal(err)
 	}
 	if load <= 0 || load > 1.01 {
-		t.Fatalf("load after 300 ms of spinning on %d cores = %.3f, want in (0, 1]", s.cores, load)
+		t.Fatalf("load after 600 ms of spinning on %d cores = %.3f, want in (0, 1]", s.cores, load)
 	}
 	s.path = "/nonexistent/stat"
 	if _, err := s.sample(); err == nil || errors.Is(err, ErrBadConfig) {
