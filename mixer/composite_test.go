@@ -29,15 +29,15 @@ func checkStreams(t *testing.T, path string, w, h int) float64 {
 }
 
 // imgRect converts a tile to an image rectangle shrunk by a margin.
-func imgRect(r rect, margin int) image.Rectangle {
+func imgRect(r Rect, margin int) image.Rectangle {
 	return image.Rect(r.X+margin, r.Y+margin, r.X+r.W-margin, r.Y+r.H-margin)
 }
 
 // letterbox is the part of a tile a srcW x srcH picture covers when it keeps its aspect.
-func letterbox(r rect, srcW, srcH int) rect {
+func letterbox(r Rect, srcW, srcH int) Rect {
 	scale := math.Min(float64(r.W)/float64(srcW), float64(r.H)/float64(srcH))
 	w, h := int(float64(srcW)*scale)&^1, int(float64(srcH)*scale)&^1
-	return rect{X: r.X + (r.W-w)/2, Y: r.Y + (r.H-h)/2, W: w, H: h}
+	return Rect{X: r.X + (r.W-w)/2, Y: r.Y + (r.H-h)/2, W: w, H: h}
 }
 
 func colorDistance(a, b [3]float64) float64 {

@@ -97,19 +97,23 @@ func (l Layout) fit() string {
 	return l.Fit
 }
 
-// rect is a tile in output pixels.
-type rect struct{ X, Y, W, H int }
+// Rect is a tile in output pixels.
+type Rect struct{ X, Y, W, H int }
+
+// Tiles places n video tracks on a width x height picture as the mixer
+// does (compositions after the call use the same geometry); see tiles.
+func (l Layout) Tiles(n, focus, width, height int) []Rect { return l.tiles(n, focus, width, height) }
 
 // tiles places n video tracks on a width x height picture. focus is the
 // index of the track that gets the main tile in speaker and presentation
 // layouts (-1: none, which makes them a grid). A track whose rect has zero
 // size is hidden.
-func (l Layout) tiles(n, focus, width, height int) []rect {
+func (l Layout) tiles(n, focus, width, height int) []Rect {
 	if (l.Kind == LayoutSpeaker || l.Kind == LayoutPresentation) && focus >= 0 && focus < n && n > 1 {
 		return focusTiles(n, focus, width, height)
 	}
 	if l.Kind == LayoutCustom {
-		out := make([]rect, n)
+		out := make([]Rect, n)
 		for i := 0; i < n && i < len(l.Regions); i++ {
 			r := l.Regions[i]
 			out[i] = pixelRect(r.X, r.Y, r.W, r.H, width, height)
@@ -121,14 +125,14 @@ func (l Layout) tiles(n, focus, width, height int) []rect {
 
 // gridTiles: 1 → full picture, 2 → side by side, 3-4 → 2x2, 5-9 → 3 columns, …
 // The last row, if not full, is centred.
-func gridTiles(n, width, height int) []rect {
+func gridTiles(n, width, height int) []Rect {
 	if n <= 0 {
 		return nil
 	}
 	cols := int(math.Ceil(math.Sqrt(float64(n))))
 	rows := (n + cols - 1) / cols
 	w, h := 1/float64(cols), 1/float64(rows)
-	out := make([]rect, 0, n)
+	out := make([]Rect, 0, n)
 	for i := range n {
 		row, col := i/cols, i%cols
 		x := float64(col) * w
@@ -144,9 +148,9 @@ func gridTiles(n, width, height int) []rect {
 
 // focusTiles: the focused track takes the left three quarters, the others
 // share the right quarter as a column (at least four slots high).
-func focusTiles(n, focus, width, height int) []rect {
+func focusTiles(n, focus, width, height int) []Rect {
 	const mainW = 0.75
-	out := make([]rect, n)
+	out := make([]Rect, n)
 	out[focus] = pixelRect(0, 0, mainW, 1, width, height)
 	slots := max(n-1, 4)
 	h := 1 / float64(slots)
@@ -163,9 +167,9 @@ func focusTiles(n, focus, width, height int) []rect {
 }
 
 // pixelRect converts fractions to even pixel coordinates.
-func pixelRect(x, y, w, h float64, width, height int) rect {
+func pixelRect(x, y, w, h float64, width, height int) Rect {
 	even := func(v float64) int { return int(math.Round(v/2)) * 2 }
-	r := rect{X: even(x * float64(width)), Y: even(y * float64(height))}
+	r := Rect{X: even(x * float64(width)), Y: even(y * float64(height))}
 	r.W = min(even((x+w)*float64(width)), width) - r.X
 	r.H = min(even((y+h)*float64(height)), height) - r.Y
 	return r

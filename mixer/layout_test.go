@@ -74,7 +74,7 @@ func TestGridTiles(t *testing.T) {
 			}
 		}
 	}
-	if got := gridTiles(1, 1280, 720)[0]; got != (rect{0, 0, 1280, 720}) {
+	if got := gridTiles(1, 1280, 720)[0]; got != (Rect{0, 0, 1280, 720}) {
 		t.Fatalf("one tile = %+v, want the whole picture", got)
 	}
 }
@@ -171,7 +171,7 @@ func TestFocusTiles(t *testing.T) {
 	for n := 2; n <= 7; n++ {
 		for focus := range n {
 			tiles := Layout{Kind: LayoutPresentation}.tiles(n, focus, 1280, 720)
-			if tiles[focus] != (rect{0, 0, 960, 720}) {
+			if tiles[focus] != (Rect{0, 0, 960, 720}) {
 				t.Fatalf("n=%d focus=%d: main tile %+v, want the left three quarters", n, focus, tiles[focus])
 			}
 			for i, r := range tiles {

@@ -98,7 +98,7 @@ func plan(ctx context.Context, s *Spec) ([]placedTrack, time.Duration, error) {
 			}
 		}
 	}
-	rects := tiles(s.Layout, len(video), focus, s.Width, s.Height)
+	rects := s.Layout.Tiles(len(video), focus, s.Width, s.Height)
 	for k, i := range video {
 		tracks[i].tile = rects[k]
 	}
