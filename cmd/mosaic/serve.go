@@ -78,6 +78,7 @@ localhost: a redis-server child and an embedded S3 server keep their data under
 	f.IntVar(&c.Height, "height", 720, "composite height")
 	f.IntVar(&c.FPS, "fps", 30, "composite frame rate")
 	f.IntVar(&c.VideoBitrateKbps, "video-bitrate", 2500, "composite video bitrate in kbit/s")
+	f.DurationVar(&c.KeyframeInterval, "keyframe-interval", time.Second, "composite keyframe interval (viewers start, and recordings split, on keyframes)")
 	f.DurationVar(&c.SegmentDuration, "segment-duration", 6*time.Second, "recording segment length")
 	f.DurationVar(&c.RecordingEmptyTimeout, "recording-empty-timeout", 0, "stop a recording when its room had no publisher this long (0: never)")
 	f.DurationVar(&c.RecordingMaxDuration, "recording-max-duration", 0, "stop a recording after this long (0: no limit)")

@@ -31,6 +31,9 @@ type Config struct {
 
 	Width, Height, FPS int
 	VideoBitrateKbps   int
+	// KeyframeInterval of the composite (default 1s): viewers start and
+	// recordings split on keyframes, and a crash loses what follows the last.
+	KeyframeInterval time.Duration
 
 	SegmentDuration       time.Duration
 	RecordingEmptyTimeout time.Duration
@@ -72,6 +75,9 @@ func (c *Config) defaults() {
 	}
 	if c.FPS == 0 {
 		c.FPS = 30
+	}
+	if c.KeyframeInterval == 0 {
+		c.KeyframeInterval = time.Second
 	}
 	if c.VideoBitrateKbps == 0 {
 		c.VideoBitrateKbps = 2500

@@ -165,7 +165,7 @@ func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 	}
 
 	n.rooms = room.New(room.Config{
-		Mixer: mixer.Config{Width: cfg.Width, Height: cfg.Height, FPS: cfg.FPS, VideoBitrateKbps: cfg.VideoBitrateKbps,
+		Mixer: mixer.Config{Width: cfg.Width, Height: cfg.Height, FPS: cfg.FPS, VideoBitrateKbps: cfg.VideoBitrateKbps, KeyframeInterval: cfg.KeyframeInterval,
 			VideoCodec: media.H264},
 		IdleTimeout: cfg.RoomIdleTimeout, Log: n.log,
 	})
