@@ -37,7 +37,7 @@ func httpGet(t *testing.T, url string) (int, http.Header, []byte) {
 }
 
 // soak is how long the HLS test follows the playlist: MOSAIC_LIVE_SOAK
-// (a Go duration) or 20 s.
+// (a Go duration) or two minutes.
 func soak(t *testing.T) time.Duration {
 	if v := os.Getenv("MOSAIC_LIVE_SOAK"); v != "" {
 		d, err := time.ParseDuration(v)
@@ -46,7 +46,7 @@ func soak(t *testing.T) time.Duration {
 		}
 		return d
 	}
-	return 20 * time.Second
+	return 2 * time.Minute
 }
 
 // TestHLSKeepsUp: the node serves LL-HLS of a live room behind a view
