@@ -73,11 +73,20 @@ func TestBrowserPages(t *testing.T) {
 			Regions []any  `json:"regions"`
 		} `json:"layout"`
 	}
-	if code := s.call("GET", "/api/rooms/"+room, s.admin, nil, &info); code != http.StatusOK || info.Layout.Kind != "custom" || len(info.Layout.Regions) != 5 {
+	if code := s.call("GET", "/api/rooms/"+room, s.admin, nil, &info); code != http.StatusOK || info.Layout.Kind != "speaker" {
 		t.Errorf("after choosing speaker in the console the room's layout is %+v (%d)", info.Layout, code)
 	}
 	con.click(`#layouts button[data-layout="grid"]`)
 	con.waitJS("back on grid", `document.querySelector('#layoutstate').textContent.includes('grid')`, 10*time.Second)
+
+	// RTMP push from the console: to a port nobody listens on, so it is
+	// listed as trying (the push itself is tested against a real RTMP
+	// server in TestRTMPOutput), then stopped.
+	eval[bool](con, `(document.querySelector('#rtmpurl').value = 'rtmp://127.0.0.1:9/live/console-key', true)`)
+	con.click("#rtmpstart")
+	con.waitJS("listing the RTMP output", `document.querySelector('#outputs li[data-state="connecting"], #outputs li[data-state="retrying"]')`, 15*time.Second)
+	con.click("#outputs li button")
+	con.waitJS("RTMP output stopped", `!document.querySelector('#outputs li button')`, 15*time.Second)
 
 	con.click("#record")
 	con.waitJS("recording", `document.querySelector('#recstate').dataset.state === 'recording' && document.querySelector('#recs li')`, 15*time.Second)
