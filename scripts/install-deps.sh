@@ -33,6 +33,6 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
-command -v go >/dev/null || { echo "Go is missing: install Go 1.24+ (https://go.dev/dl) and put it on PATH" >&2; exit 1; }
+command -v go >/dev/null || { echo "Go is missing: install Go 1.26+ (https://go.dev/dl) and put it on PATH" >&2; exit 1; }
 
 "$(dirname "$0")/vendor-web.sh"
