@@ -2,37 +2,31 @@ package rtmp
 
 import (
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/go-gst/go-gst/gst"
+
+	"github.com/mosaic-rtc/mosaic/internal/gstutil"
 )
 
-var initOnce sync.Once
-
-func initGst() { initOnce.Do(func() { gst.Init(nil) }) }
+func initGst() { gstutil.Init() }
 
 // stateTimeout bounds every state change: a frozen pipeline is an error.
 const stateTimeout = 10 * time.Second
 
+// newElement creates an element and sets its properties.
 func newElement(factory, name string, props map[string]any) (*gst.Element, error) {
-	e, err := gst.NewElementWithName(factory, name)
+	e, err := gstutil.Element(factory, name, props)
 	if err != nil {
-		return nil, fmt.Errorf("%w: create %s (%s): %w", ErrPipeline, name, factory, err)
-	}
-	for k, v := range props {
-		if err := e.SetProperty(k, v); err != nil {
-			return nil, fmt.Errorf("%w: %s.%s=%v: %w", ErrPipeline, name, k, v, err)
-		}
+		return nil, fmt.Errorf("%w: %w", ErrPipeline, err)
 	}
 	return e, nil
 }
 
+// linkChain links each element to the next one, naming both ends on failure.
 func linkChain(elems ...*gst.Element) error {
-	for i := 0; i+1 < len(elems); i++ {
-		if err := elems[i].Link(elems[i+1]); err != nil {
-			return fmt.Errorf("%w: link %s → %s: %w", ErrPipeline, elems[i].GetName(), elems[i+1].GetName(), err)
-		}
+	if err := gstutil.LinkChain(elems...); err != nil {
+		return fmt.Errorf("%w: %w", ErrPipeline, err)
 	}
 	return nil
 }
