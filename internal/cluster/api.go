@@ -8,11 +8,21 @@ import (
 	"time"
 )
 
-// nodeAPI serves the node endpoints (admin token):
+// NodeAPI lists the node endpoints ServeNodeAPI answers (admin token):
 //
 //	POST /api/node/drain  body {"timeout_s": N} (optional) → 202 the node's record and deadline
 //	GET  /api/node        → this node's record
 //	GET  /api/nodes       → every live node, best candidate for a new room first
+var NodeAPI = []string{"POST /api/node/drain", "GET /api/node", "GET /api/nodes"}
+
+// ServeNodeAPI answers the requests of NodeAPI.
+func (c *Cluster) ServeNodeAPI(w http.ResponseWriter, r *http.Request) {
+	if c.nodeAPI(w, r) {
+		return
+	}
+	writeError(w, http.StatusNotFound, "no such node endpoint: "+r.URL.Path)
+}
+
 func (c *Cluster) nodeAPI(w http.ResponseWriter, r *http.Request) bool {
 	switch r.URL.Path {
 	case "/api/node/drain", "/api/node", "/api/nodes":
@@ -20,6 +30,7 @@ func (c *Cluster) nodeAPI(w http.ResponseWriter, r *http.Request) bool {
 		return false
 	}
 	if err := c.cfg.Authorize(r); err != nil {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="mosaic"`)
 		writeError(w, http.StatusUnauthorized, err.Error())
 		return true
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -73,6 +74,41 @@ func TestPlacementAndRedirect(t *testing.T) {
 	resp := noFollow(t, http.MethodPost, other.srv.URL+"/rooms/r2/whip?x=1")
 	if resp.StatusCode != http.StatusTemporaryRedirect || resp.Header.Get("Location") != owner.srv.URL+"/rooms/r2/whip?x=1" {
 		t.Fatalf("POST r2 to %s: %d Location %q, want 307 to %s", other.c.ID(), resp.StatusCode, resp.Header.Get("Location"), owner.srv.URL)
+	}
+	// With a bearer token the Location carries it, for browsers that drop
+	// Authorization on a cross-origin redirect; followed without the header
+	// the request is authorized by the owner.
+	req, _ := http.NewRequest(http.MethodPost, other.srv.URL+"/rooms/r2/whip?x=1", strings.NewReader("offer-r2"))
+	req.Header.Set("Authorization", "Bearer pub")
+	req.Header.Set("Origin", "http://page.example")
+	resp, err := (&http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	loc := resp.Header.Get("Location")
+	if resp.StatusCode != http.StatusTemporaryRedirect || loc != owner.srv.URL+"/rooms/r2/whip?x=1&token=pub" ||
+		resp.Header.Get("Access-Control-Allow-Origin") != "*" || !strings.Contains(resp.Header.Get("Access-Control-Expose-Headers"), "Location") {
+		t.Fatalf("POST r2 with a token to %s: %d Location %q headers %v", other.c.ID(), resp.StatusCode, loc, resp.Header)
+	}
+	followed, err := http.Post(loc, "application/sdp", strings.NewReader("offer-r2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fbody, _ := io.ReadAll(followed.Body)
+	followed.Body.Close()
+	if followed.StatusCode != http.StatusCreated || followed.Header.Get("X-Node") != owner.c.ID() || string(fbody) != "offer-r2" {
+		t.Fatalf("the Location followed without Authorization: %d on %q %q", followed.StatusCode, followed.Header.Get("X-Node"), fbody)
+	}
+	owner.mu.Lock()
+	owner.rooms["r2"]-- // that publisher leaves again
+	owner.mu.Unlock()
+	// A token already in the query is kept as it is.
+	req, _ = http.NewRequest(http.MethodGet, other.srv.URL+"/rooms/r2/hls/index.m3u8?token=view", nil)
+	req.Header.Set("Authorization", "Bearer pub")
+	if resp, err := (&http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).Do(req); err != nil ||
+		resp.Header.Get("Location") != owner.srv.URL+"/rooms/r2/hls/index.m3u8?token=view" {
+		t.Fatalf("redirect of a request with ?token=: %v %v", resp, err)
 	}
 	resp = noFollow(t, http.MethodGet, other.srv.URL+"/api/rooms/r2")
 	if resp.StatusCode != http.StatusTemporaryRedirect || !strings.HasPrefix(resp.Header.Get("Location"), owner.srv.URL+"/api/rooms/r2") {

@@ -68,7 +68,12 @@ func startNode(t *testing.T, cfg Config) *testNode {
 		t.Fatal(err)
 	}
 	n.c = c
-	h = c.Middleware(http.HandlerFunc(n.serve))
+	mux := http.NewServeMux()
+	for _, pat := range NodeAPI {
+		mux.HandleFunc(pat, c.ServeNodeAPI)
+	}
+	mux.HandleFunc("/", n.serve)
+	h = c.Middleware(mux)
 	ctx, cancel := context.WithCancel(context.Background())
 	n.stop = func() { cancel(); <-n.done }
 	go func() {

@@ -6,9 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/mosaic-rtc/mosaic/internal/auth"
 )
 
 // roomOf returns the room a request is about, and whether the request may
@@ -40,13 +43,16 @@ func roomOf(r *http.Request) (room string, opens bool) {
 	return "", false
 }
 
-// Middleware routes room requests to the room's owner and places new rooms;
-// it also serves the node API (drain, nodes). Everything else goes to next.
+// Middleware routes room requests to the room's owner and places new rooms.
+// Everything else goes to next.
+//
+// A redirect carries the request's bearer token as ?token= in its Location
+// and CORS headers: browsers drop Authorization when they follow a redirect
+// to another origin, and must be allowed to read the redirect at all. The
+// owner takes ?token= of a room request as its bearer token when the
+// request has no Authorization header.
 func (c *Cluster) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if c.nodeAPI(w, r) {
-			return
-		}
 		room, opens := roomOf(r)
 		if room == "" || r.Method == http.MethodOptions {
 			next.ServeHTTP(w, r)
@@ -63,16 +69,54 @@ func (c *Cluster) Middleware(next http.Handler) http.Handler {
 		case err != nil:
 			// Without Redis this node still serves what it can by itself.
 			c.log.Warn("room routing unavailable, serving locally", "room", room, "err", err)
-			next.ServeHTTP(w, r)
+			next.ServeHTTP(w, withQueryToken(r))
 		case target.ID == c.cfg.NodeID || sameURL(target.URL, c.cfg.PublicURL):
-			next.ServeHTTP(w, r)
+			next.ServeHTTP(w, withQueryToken(r))
 		default:
-			loc := strings.TrimRight(target.URL, "/") + r.URL.RequestURI()
-			c.log.Debug("redirect to room owner", "room", room, "owner", target.ID, "location", loc)
-			w.Header().Set("Location", loc)
+			loc := strings.TrimRight(target.URL, "/") + redirectURI(r)
+			c.log.Debug("redirect to room owner", "room", room, "owner", target.ID)
+			h := w.Header()
+			h.Set("Location", loc)
+			h.Set("Cache-Control", "no-store") // the Location may hold a token
+			h.Set("Access-Control-Allow-Origin", "*")
+			h.Set("Access-Control-Expose-Headers", "Location")
 			writeError(w, http.StatusTemporaryRedirect, "room "+room+" is served by node "+target.ID)
 		}
 	})
+}
+
+// tokenParam is the query parameter that carries a bearer token across a
+// redirect.
+const tokenParam = "token"
+
+// redirectURI is r's path and query, with the bearer token of its
+// Authorization header added as ?token= (unless the query has one).
+func redirectURI(r *http.Request) string {
+	tok := auth.BearerToken(r.Header.Get("Authorization"))
+	if tok == "" || r.URL.Query().Has(tokenParam) {
+		return r.URL.RequestURI()
+	}
+	u := *r.URL
+	if u.RawQuery != "" {
+		u.RawQuery += "&"
+	}
+	u.RawQuery += tokenParam + "=" + url.QueryEscape(tok)
+	return u.RequestURI()
+}
+
+// withQueryToken returns r with ?token= as its Authorization header when it
+// has a token in the query and no Authorization header.
+func withQueryToken(r *http.Request) *http.Request {
+	if r.Header.Get("Authorization") != "" {
+		return r
+	}
+	tok := r.URL.Query().Get(tokenParam)
+	if tok == "" {
+		return r
+	}
+	r2 := r.Clone(r.Context())
+	r2.Header.Set("Authorization", "Bearer "+tok)
+	return r2
 }
 
 // route decides which node serves a request for room.

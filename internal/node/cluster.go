@@ -6,13 +6,15 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/mosaic-rtc/mosaic/internal/api"
 	"github.com/mosaic-rtc/mosaic/internal/auth"
 	"github.com/mosaic-rtc/mosaic/internal/cluster"
 )
 
 // startCluster announces the node in Redis and starts renewing its room
-// claims; the returned handler routes room requests to their owners.
-func (n *Node) startCluster(ctx context.Context, next http.Handler) (http.Handler, error) {
+// claims; the returned handler routes room requests to their owners. The
+// node API (clusterRoutes) is on mux already and answers once this returns.
+func (n *Node) startCluster(ctx context.Context, mux *http.ServeMux) (http.Handler, error) {
 	fps := &fpsMeter{}
 	c, err := cluster.New(cluster.Config{
 		Redis: n.rdb, NodeID: n.cfg.NodeID, PublicURL: n.cfg.PublicURL,
@@ -26,8 +28,25 @@ func (n *Node) startCluster(ctx context.Context, next http.Handler) (http.Handle
 		return nil, fmt.Errorf("cluster: %w", err)
 	}
 	n.cluster = c
+	n.clusterRoutes(mux)
 	n.goBackground(ctx, c.Run)
-	return c.Middleware(next), nil
+	return c.Middleware(mux), nil
+}
+
+// clusterRoutes registers the node API (admin token; see cluster.NodeAPI):
+// drain this node, this node's record, every live node.
+func (n *Node) clusterRoutes(mux *http.ServeMux) {
+	for _, pat := range []string{"POST /api/node/drain", "GET /api/node", "GET /api/nodes"} {
+		mux.HandleFunc(pat, n.serveNodeAPI)
+	}
+}
+
+func (n *Node) serveNodeAPI(w http.ResponseWriter, r *http.Request) {
+	if n.cluster == nil {
+		api.WriteError(w, http.StatusServiceUnavailable, "this node is not part of a cluster")
+		return
+	}
+	n.cluster.ServeNodeAPI(w, r)
 }
 
 func (n *Node) localRooms(fps *fpsMeter) []cluster.LocalRoom {

@@ -144,6 +144,7 @@ func testMuxRedis(t *testing.T, ropt *redis.Options) *http.ServeMux {
 		rdb: redis.NewClient(ropt)}
 	ctx, cancel := context.WithCancel(context.Background())
 	mux := n.newMux(ctx)
+	n.clusterRoutes(mux) // startCluster adds the node API
 	t.Cleanup(func() {
 		cancel()
 		for _, done := range n.bg {
