@@ -38,21 +38,20 @@ type input struct {
 	// nameOverlay (video only, nil without a name) writes the participant's name in the tile.
 	nameOverlay *gst.Element
 	queueSrc    *gst.Pad // lip-sync offset is applied here
-	jitterSrc   *gst.Pad // a sender report looks at the next packet here
+	jitterSrc   *gst.Pad // lip-sync looks at every packet leaving the jitterbuffer here
 	aggPad      *gst.Pad // compositor or audiomixer request pad
 
 	// placeholder marks the mixer's own name card for a participant without video.
 	placeholder bool
 	added       time.Time // when it joined the room
 
-	keyframe  *limiter
-	clock     trackClock
-	srPending atomic.Bool // a probe waits for the packet that follows a sender report
-	level     loudness    // audio only
-	decoded   atomic.Uint64
-	closed    atomic.Bool
-	eosOnce   sync.Once
-	eos       chan struct{}
+	keyframe *limiter
+	clock    trackClock
+	level    loudness // audio only
+	decoded  atomic.Uint64
+	closed   atomic.Bool
+	eosOnce  sync.Once
+	eos      chan struct{}
 }
 
 func (in *input) name(role string) string { return fmt.Sprintf("in%d-%s", in.id, role) }
@@ -131,6 +130,7 @@ func (in *input) build() error {
 		return fmt.Errorf("%w: input %d: ghost pad", ErrPipeline, in.id)
 	}
 	in.jitterSrc = jb.GetStaticPad("src")
+	in.jitterSrc.AddProbe(gst.PadProbeTypeBuffer, in.onJitterOut)
 	depay.GetStaticPad("sink").AddProbe(gst.PadProbeTypeEventUpstream, in.onUpstreamEvent)
 	dec.GetStaticPad("src").AddProbe(gst.PadProbeTypeBuffer, func(*gst.Pad, *gst.PadProbeInfo) gst.PadProbeReturn {
 		in.decoded.Add(1)
@@ -199,9 +199,8 @@ func nameFont(tileWidth int) string {
 	return fmt.Sprintf("Sans Bold %d", size)
 }
 
-// onJitterOut takes the (RTP timestamp, running time) pair of the first
-// packet after a sender report, updates lip-sync and removes itself: one
-// look per report instead of a callback per packet.
+// onJitterOut places every packet leaving the jitterbuffer on the sender's
+// clock (once a sender report came) and updates lip-sync when that moved.
 func (in *input) onJitterOut(_ *gst.Pad, info *gst.PadProbeInfo) gst.PadProbeReturn {
 	buf := info.GetBuffer()
 	if buf == nil {
@@ -212,13 +211,10 @@ func (in *input) onJitterOut(_ *gst.Pad, info *gst.PadProbeInfo) gst.PadProbeRet
 	if !ok || len(hdr) != 4 {
 		return gst.PadProbeOK
 	}
-	in.clock.observe(binary.BigEndian.Uint32(hdr), pts)
-	updated := in.clock.apply(in.clockRate())
-	in.srPending.Store(false)
-	if updated && !in.closed.Load() {
+	if in.clock.observe(binary.BigEndian.Uint32(hdr), pts, in.clockRate()) && !in.closed.Load() {
 		in.m.resync(in.info.Participant)
 	}
-	return gst.PadProbeRemove
+	return gst.PadProbeOK
 }
 
 // onUpstreamEvent turns the depayloader's keyframe requests into a PLI upstream.
@@ -264,12 +260,7 @@ func (in *input) WriteSenderReport(sr media.SenderReport) {
 	if in.closed.Load() {
 		return
 	}
-	if !in.clock.report(sr) || in.jitterSrc == nil {
-		return
-	}
-	if in.srPending.CompareAndSwap(false, true) {
-		in.jitterSrc.AddProbe(gst.PadProbeTypeBuffer, in.onJitterOut)
-	}
+	in.clock.report(sr)
 }
 
 func (in *input) clockRate() uint32 {

@@ -8,13 +8,18 @@ import (
 )
 
 // Lip-sync. Each branch is timestamped on arrival (appsrc do-timestamp) and
-// smoothed by its jitterbuffer, so a track that travels with more delay than
+// smoothed by its jitterbuffer, whose running time follows the least
+// delayed packets it has seen, so a track that travels with more delay than
 // its sibling shows up late. A sender report pairs the sender's wall clock
-// (NTP) with an RTP timestamp; with the running time the jitterbuffer gave
-// a recent packet we know, per track, d = capture wall time - running time.
+// (NTP) with an RTP timestamp; with the running time the jitterbuffer gives
+// each packet we know, per track, d = capture wall time - running time.
 // Tracks of one participant are in sync when running time + offset equals
 // capture time minus a common constant, so each track's pad offset is its d
-// minus the smallest d of the participant: the early track waits for the late.
+// minus the smallest d of the participant: the early track waits for the
+// late. d is taken from every packet that leaves the jitterbuffer, not only
+// the one after a report: the jitterbuffer's estimate of the network delay
+// settles over its first seconds, at a different pace for audio (few
+// packets) and video (many), and the offsets follow it as it moves.
 
 // maxSyncOffset bounds the correction; larger values mean a broken report.
 const maxSyncOffset = time.Second
@@ -22,29 +27,24 @@ const maxSyncOffset = time.Second
 // resyncThreshold avoids touching offsets for sub-frame noise.
 const resyncThreshold = 5 * time.Millisecond
 
-// trackClock is one track's latest timing observations.
+// dChange is how far d must move before the participant's offsets are
+// recomputed (the jitterbuffer moves its estimate a little with every packet).
+const dChange = time.Millisecond
+
+// trackClock is one track's timing: the latest sender report and the d it
+// gives the packets leaving the jitterbuffer.
 type trackClock struct {
-	mu      sync.Mutex
-	sr      media.SenderReport // latest, waiting for a packet to be paired with
-	haveSR  bool
-	havePkt bool
-	rtpTS   uint32
-	pts     time.Duration
-	haveD   bool
-	d       time.Duration   // capture wall time (since 1900) - running time
-	recent  []time.Duration // the last syncWindow estimates of d
-	base    time.Duration   // fixed offset of the track (half a frame for video)
-	offset  time.Duration   // currently applied lip-sync offset (on top of base)
+	mu     sync.Mutex
+	sr     media.SenderReport // latest
+	haveSR bool
+	haveD  bool
+	d      time.Duration // capture wall time (since 1900) - running time
+	told   time.Duration // d when the offsets were last recomputed
+	base   time.Duration // fixed offset of the track (half a frame for video)
+	offset time.Duration // currently applied lip-sync offset (on top of base)
 }
 
-func (c *trackClock) observe(ts uint32, pts time.Duration) {
-	c.mu.Lock()
-	c.havePkt, c.rtpTS, c.pts = true, ts, pts
-	c.mu.Unlock()
-}
-
-// report keeps a sender report until a packet comes to pair it with; false
-// if the report carries no time.
+// report keeps the latest sender report; false if it carries no time.
 func (c *trackClock) report(sr media.SenderReport) bool {
 	if sr.NTPTime == 0 {
 		return false
@@ -55,37 +55,35 @@ func (c *trackClock) report(sr media.SenderReport) bool {
 	return true
 }
 
-// apply updates d from the latest report and packet; false if nothing could be learnt.
-func (c *trackClock) apply(clockRate uint32) bool {
+// observe places a packet (RTP timestamp ts, running time pts) on the
+// sender's wall clock; true when d moved enough that the participant's
+// offsets should be recomputed.
+func (c *trackClock) observe(ts uint32, pts time.Duration, clockRate uint32) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if clockRate == 0 || !c.haveSR || !c.havePkt {
+	if clockRate == 0 || !c.haveSR {
 		return false
 	}
-	delta := time.Duration(int32(c.rtpTS-c.sr.RTPTime)) * time.Second / time.Duration(clockRate)
-	d := ntpDuration(c.sr.NTPTime) + delta - c.pts
-	// One pairing carries that packet's network delay; the least delayed
-	// of the recent ones (largest d) is the best estimate of the track's
-	// base, so jitter does not move the offset around.
-	c.recent = append(c.recent, d)
-	if len(c.recent) > syncWindow {
-		c.recent = c.recent[len(c.recent)-syncWindow:]
+	delta := time.Duration(int32(ts-c.sr.RTPTime)) * time.Second / time.Duration(clockRate)
+	c.d = ntpDuration(c.sr.NTPTime) + delta - pts
+	if c.haveD && absDuration(c.d-c.told) < dChange {
+		return false
 	}
-	c.d = c.recent[0]
-	for _, v := range c.recent[1:] {
-		c.d = max(c.d, v)
-	}
-	c.haveD = true
+	c.haveD, c.told = true, c.d
 	return true
 }
-
-// syncWindow is how many report pairings the base estimate looks back on.
-const syncWindow = 8
 
 func (c *trackClock) get() (time.Duration, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.d, c.haveD
+}
+
+func absDuration(d time.Duration) time.Duration {
+	if d < 0 {
+		return -d
+	}
+	return d
 }
 
 // ntpDuration is a 64-bit NTP timestamp as time since 1900.
@@ -130,11 +128,7 @@ func (m *Mixer) resync(participant string) {
 		}
 		in.clock.mu.Lock()
 		cur := in.clock.offset
-		change := off - cur
-		if change < 0 {
-			change = -change
-		}
-		if change >= resyncThreshold {
+		if absDuration(off-cur) >= resyncThreshold {
 			in.clock.offset = off
 			in.queueSrc.SetOffset(int64(in.clock.base + off))
 			in.log.Debug("lip-sync offset", "offset", off)
