@@ -50,6 +50,14 @@ type TrackSink interface {
 	Close() error
 }
 
+// SizeHinter is implemented by a video TrackSink that knows how large the
+// track is shown: the size in pixels of its tile in the room's composite
+// (0x0 while it is hidden). Ingest polls it to forward the simulcast layer
+// that fits.
+type SizeHinter interface {
+	DesiredSize() (width, height int)
+}
+
 // Codec of an encoded output stream.
 type Codec string
 
