@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -40,19 +41,23 @@ func TestClusterRoutesFailsOverAndDrains(t *testing.T) {
 		t.Fatalf("three rooms on three idle nodes: %v, want one each", owner)
 	}
 
-	// Any other node answers 307 to the owner, same path and query.
+	// Any other node answers 307 to the owner, same path and query, plus
+	// the bearer token.
 	for _, room := range rooms {
 		for id, s := range c.nodes {
 			if id == owner[room] {
 				continue
 			}
-			res := noFollow(t, "POST", s.base+"/rooms/"+room+"/whip?trace=1", entry.token(room, "publish"))
-			want := c.nodes[owner[room]].base + "/rooms/" + room + "/whip?trace=1"
+			tok := entry.token(room, "publish")
+			res := noFollow(t, "POST", s.base+"/rooms/"+room+"/whip?trace=1", tok)
+			want := c.nodes[owner[room]].base + "/rooms/" + room + "/whip?trace=1&token=" + url.QueryEscape(tok)
 			if res.StatusCode != http.StatusTemporaryRedirect || res.Header.Get("Location") != want {
 				t.Fatalf("POST %s to %s: %d Location %q, want 307 to %s", room, id, res.StatusCode, res.Header.Get("Location"), want)
 			}
 		}
 	}
+
+	checkRedirectCarriesToken(t, c, "room-1", owner["room-1"])
 
 	// The room of the node to be drained records (started through another node).
 	drained := c.nodes[owner["room-3"]]
