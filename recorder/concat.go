@@ -16,8 +16,18 @@ import (
 // moov before the media data (fast start). Nothing is re-encoded: the
 // segments must come from one recording (same codecs and parameters).
 //
+// Fragmented segments such as the recorder's are joined directly: their
+// moov and moof boxes give every sample's size, duration, flags and place,
+// from which one moov with complete sample tables is written, followed by
+// the segments' sample data copied as it is (by the kernel where it can).
+// Other inputs (segments that are not fragmented, or whose codec
+// parameters change) go through GStreamer:
+//
 //	filesrc → qtdemux ┬ video → queue → concat → h264parse → queue ┐
 //	   (per segment)  └ audio → queue → concat → aacparse  → queue ┴→ mp4mux(faststart) → filesink
+//
+// out is written through a temporary file renamed into place, and not
+// synced: it is an intermediate file that callers store elsewhere.
 func Concat(ctx context.Context, segments []string, out string) error {
 	if len(segments) == 0 {
 		return fmt.Errorf("%w: no segments to concatenate", ErrNoInput)
@@ -34,6 +44,51 @@ func Concat(ctx context.Context, segments []string, out string) error {
 			return fmt.Errorf("%w: %w", ErrNoInput, err)
 		}
 	}
+	err = remuxConcat(ctx, segments, out)
+	if !errors.Is(err, errRemux) {
+		return err
+	}
+	return gstConcat(ctx, segments, out, first.Audio)
+}
+
+// remuxConcat joins fragmented segments without demuxing them.
+func remuxConcat(ctx context.Context, segments []string, out string) error {
+	plan, err := planRemux(segments)
+	if err != nil {
+		return fmt.Errorf("recorder: concat: %w", err)
+	}
+	hdr, size, err := plan.layout()
+	if err != nil {
+		return fmt.Errorf("recorder: concat: %w", err)
+	}
+	tmp := out + ".part"
+	f, err := os.Create(tmp)
+	if err != nil {
+		return fmt.Errorf("recorder: concat: %w", err)
+	}
+	defer os.Remove(tmp)
+	werr := plan.write(ctx, f, hdr, segments)
+	if err := f.Close(); werr == nil {
+		werr = err
+	}
+	if werr != nil {
+		return fmt.Errorf("recorder: concat: %w", werr)
+	}
+	st, err := os.Stat(tmp)
+	if err != nil {
+		return fmt.Errorf("recorder: concat: %w", err)
+	}
+	if st.Size() != size {
+		return fmt.Errorf("recorder: concat: wrote %d bytes, planned %d", st.Size(), size)
+	}
+	if err := os.Rename(tmp, out); err != nil {
+		return fmt.Errorf("recorder: concat: %w", err)
+	}
+	return nil
+}
+
+// gstConcat joins any MP4 segments with GStreamer.
+func gstConcat(ctx context.Context, segments []string, out string, audio bool) error {
 	tmp := out + ".part"
 	defer os.Remove(tmp)
 	initGst()
@@ -43,14 +98,11 @@ func Concat(ctx context.Context, segments []string, out string) error {
 	}
 	defer p.SetState(gst.StateNull)
 	c := &concatGraph{p: p}
-	if err := c.build(segments, tmp, first.Audio); err != nil {
+	if err := c.build(segments, tmp, audio); err != nil {
 		return err
 	}
 	if err := runToEOS(ctx, p, c.linkErr); err != nil {
 		return fmt.Errorf("recorder: concat: %w", err)
-	}
-	if err := syncFile(tmp); err != nil {
-		return err
 	}
 	if err := os.Rename(tmp, out); err != nil {
 		return fmt.Errorf("recorder: concat: %w", err)
@@ -229,16 +281,4 @@ func extraErr(f func() error) error {
 		return nil
 	}
 	return f()
-}
-
-func syncFile(path string) error {
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
-	if err != nil {
-		return fmt.Errorf("recorder: %w", err)
-	}
-	defer f.Close()
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("recorder: sync %s: %w", path, err)
-	}
-	return nil
 }
