@@ -98,6 +98,19 @@ func TestHLSKeepsUp(t *testing.T) {
 				t.Errorf("segment %s lasts %.2fs, target %ds", m[2], d, target)
 			}
 		}
+		if polls == 3 {
+			// This client is the room's one viewer, in the API and the live status.
+			if n := roomViewers(t, s, "tv"); n != 1 {
+				t.Errorf("GET /api/rooms/tv while an HLS client polls: %d viewers, want 1", n)
+			}
+			var live struct {
+				Viewers    int `json:"viewers"`
+				HLSViewers int `json:"hls_viewers"`
+			}
+			if code := s.call("GET", "/rooms/tv/live"+q, "", nil, &live); code != 200 || live.Viewers != 1 || live.HLSViewers != 1 {
+				t.Errorf("live status while an HLS client polls: %d %+v, want 1 viewer, 1 over HLS", code, live)
+			}
+		}
 		seq := atoiMatch(t, hlsSeq.FindStringSubmatch(pl))
 		if seq < lastSeq {
 			t.Errorf("media sequence went back from %d to %d", lastSeq, seq)
@@ -162,6 +175,16 @@ func TestHLSKeepsUp(t *testing.T) {
 	if a := mediatest.Probe(t, apath).Audio(); a == nil || a.CodecName != "aac" || a.SampleRate != 48000 {
 		t.Errorf("audio segment: %+v", a)
 	}
+	// The client stops: it leaves the room's viewers (3 target durations).
+	stopped := time.Now()
+	for roomViewers(t, s, "tv") != 0 {
+		if time.Since(stopped) > 15*time.Second {
+			t.Fatalf("HLS client still counted as a viewer 15 s after its last request")
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	t.Logf("HLS viewer gone from the room %.1f s after its last request", time.Since(stopped).Seconds())
+
 	frames := mediatest.Frames(t, path, 160, 90, 10)
 	visible := 0
 	for _, f := range frames {
@@ -172,6 +195,18 @@ func TestHLSKeepsUp(t *testing.T) {
 	if len(frames) < 5 || visible < len(frames)*8/10 {
 		t.Errorf("segment: %d frames, %d show the publisher", len(frames), visible)
 	}
+}
+
+// roomViewers is the room's viewer count in the API.
+func roomViewers(t *testing.T, s *server, room string) int {
+	t.Helper()
+	var info struct {
+		Viewers int `json:"viewers"`
+	}
+	if code := s.call("GET", "/api/rooms/"+room, s.admin, nil, &info); code != 200 {
+		t.Fatalf("GET /api/rooms/%s: %d", room, code)
+	}
+	return info.Viewers
 }
 
 func atoiMatch(t *testing.T, m []string) int {

@@ -12,11 +12,12 @@ import (
 // the muxer answered at all, so that unknown names become 404.
 type cacheWriter struct {
 	http.ResponseWriter
-	wrote bool
+	wrote  bool
+	status int
 }
 
 func (c *cacheWriter) WriteHeader(status int) {
-	c.wrote = true
+	c.wrote, c.status = true, status
 	h := c.Header()
 	if status == http.StatusOK || status == http.StatusPartialContent {
 		switch ct := h.Get("Content-Type"); {

@@ -32,13 +32,20 @@ type Config struct {
 	Muxer MuxerConfig
 	// ReadyTimeout bounds the wait for a new muxer's first keyframe (default 10s).
 	ReadyTimeout time.Duration
-	Log          *slog.Logger
+	// Watch, if set, adds each HLS client to its room's viewers; the
+	// client leaves after ViewerTimeout without a request (default three
+	// segment durations, at least 3s).
+	Watch         WatchFunc
+	ViewerTimeout time.Duration
+	Log           *slog.Logger
 }
 
 // Server holds the rooms' muxers and serves GET /rooms/{room}/hls/{file}.
 type Server struct {
 	cfg Config
 	log *slog.Logger
+
+	viewers *audience
 
 	mu     sync.Mutex
 	muxers map[string]*Muxer
@@ -56,11 +63,19 @@ func New(cfg Config) (*Server, error) {
 	if cfg.ReadyTimeout <= 0 {
 		cfg.ReadyTimeout = 10 * time.Second
 	}
+	if cfg.ViewerTimeout <= 0 {
+		cfg.ViewerTimeout = max(3*cfg.Muxer.SegmentDuration, 3*time.Second)
+	}
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
-	return &Server{cfg: cfg, log: cfg.Log, muxers: map[string]*Muxer{}}, nil
+	return &Server{cfg: cfg, log: cfg.Log, muxers: map[string]*Muxer{},
+		viewers: newAudience(cfg.Watch, cfg.ViewerTimeout)}, nil
 }
+
+// Viewers is the number of distinct clients that fetched room's playlists
+// or segments within the viewer timeout.
+func (s *Server) Viewers(room string) int { return s.viewers.count(room) }
 
 // Routes registers the HLS paths on mux.
 func (s *Server) Routes(mux *http.ServeMux) {
@@ -74,7 +89,7 @@ func (s *Server) Run(ctx context.Context) error {
 	return nil
 }
 
-// Close stops every muxer; later requests get 503.
+// Close stops every muxer and lets every viewer leave; later requests get 503.
 func (s *Server) Close() {
 	s.mu.Lock()
 	s.closed = true
@@ -84,6 +99,7 @@ func (s *Server) Close() {
 	for _, m := range muxers {
 		m.Close()
 	}
+	s.viewers.close()
 }
 
 // Muxers is the number of rooms with a running muxer.
@@ -169,5 +185,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	m.ServeHTTP(cw, r)
 	if !cw.wrote {
 		writeError(w, http.StatusNotFound, "no such hls file: "+r.PathValue("file"))
+		return
+	}
+	if cw.status < 300 {
+		s.viewers.touch(room, clientID(r), time.Now())
 	}
 }

@@ -51,6 +51,8 @@ func (n *Node) liveRoutes(ctx context.Context, mux *http.ServeMux) {
 		var err error
 		hs, err = hls.New(hls.Config{Rooms: hlsRooms{src}, Issuer: n.Issuer, TokenRequired: lc.HLSTokenRequired,
 			Muxer: hls.MuxerConfig{SegmentCount: lc.HLSSegmentCount, PartDuration: lc.HLSPartDuration},
+			// HLS clients count among the room's viewers (API, metrics, load).
+			Watch: func(room, id string) (hls.Viewer, error) { return n.rooms.Watch(ctx, room, id) },
 			Log:   n.log})
 		if err != nil { // only a node without an issuer gets here
 			n.log.Error("hls disabled", "err", err)
@@ -91,9 +93,13 @@ func (n *Node) liveRoutes(ctx context.Context, mux *http.ServeMux) {
 			return
 		}
 		info := rm.Info()
+		hlsViewers := 0
+		if hs != nil {
+			hlsViewers = hs.Viewers(name)
+		}
 		w.Header().Set("Cache-Control", "no-cache")
 		api.WriteJSON(w, http.StatusOK, map[string]any{
-			"room": name, "viewers": info.Viewers, "participants": len(info.Participants),
+			"room": name, "viewers": info.Viewers, "hls_viewers": hlsViewers, "participants": len(info.Participants),
 			"whep": "/rooms/" + name + "/whep", "hls": hlsPath(hs, name),
 			"hls_token_required": lc.HLSTokenRequired,
 		})
