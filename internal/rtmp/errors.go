@@ -15,6 +15,11 @@ var (
 	ErrUnsupported = errors.New("rtmp needs an H264 composite")
 	// ErrPipeline: GStreamer could not build or run the output pipeline.
 	ErrPipeline = errors.New("rtmp pipeline")
+	// ErrBadTLS: the output's TLS options are invalid (or given for rtmp://).
+	ErrBadTLS = errors.New("invalid rtmps options")
+	// ErrTLS: the TLS connection to an rtmps server failed (certificate
+	// not trusted, wrong host, handshake).
+	ErrTLS = errors.New("rtmps connection")
 	// ErrClosed: the manager is shut down.
 	ErrClosed = errors.New("rtmp outputs closed")
 )

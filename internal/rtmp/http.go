@@ -15,6 +15,7 @@ import (
 // Routes registers the outputs API (admin token for the room):
 //
 //	POST   /api/rooms/{room}/outputs        {"url": "rtmp://host/app/key"} → 201 output
+//	                                        (rtmps: optional "ca_pem" or "insecure_skip_verify")
 //	GET    /api/rooms/{room}/outputs        → {"outputs": [...]}
 //	GET    /api/rooms/{room}/outputs/{id}   → output
 //	DELETE /api/rooms/{room}/outputs/{id}   → 200 output (stopped)
@@ -34,13 +35,18 @@ func (m *Manager) Run(ctx context.Context) error {
 
 type createRequest struct {
 	URL string `json:"url"`
+	// rtmps only: more trusted CA certificates (PEM), or no check at all.
+	CAPEM              string `json:"ca_pem,omitempty"`
+	InsecureSkipVerify bool   `json:"insecure_skip_verify,omitempty"`
 }
+
+const maxCreateBody = 64 << 10
 
 func (m *Manager) create(w http.ResponseWriter, r *http.Request) {
 	var req createRequest
-	body, err := io.ReadAll(io.LimitReader(r.Body, 8<<10+1))
-	if err != nil || len(body) > 8<<10 {
-		writeError(w, http.StatusBadRequest, "body unreadable or larger than 8 KiB")
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxCreateBody+1))
+	if err != nil || len(body) > maxCreateBody {
+		writeError(w, http.StatusBadRequest, "body unreadable or larger than 64 KiB")
 		return
 	}
 	dec := json.NewDecoder(strings.NewReader(string(body)))
@@ -49,7 +55,7 @@ func (m *Manager) create(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, fmt.Sprintf("invalid JSON body: %v", err))
 		return
 	}
-	info, err := m.Add(r.PathValue("room"), req.URL)
+	info, err := m.Add(r.PathValue("room"), req.URL, OutputOptions{CAPEM: req.CAPEM, InsecureSkipVerify: req.InsecureSkipVerify})
 	if err != nil {
 		m.fail(w, err)
 		return
@@ -88,7 +94,7 @@ func (m *Manager) fail(w http.ResponseWriter, err error) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="mosaic"`)
 	case errors.Is(err, auth.ErrWrongRoom), errors.Is(err, auth.ErrWrongRole):
 		status = http.StatusForbidden
-	case errors.Is(err, ErrBadURL):
+	case errors.Is(err, ErrBadURL), errors.Is(err, ErrBadTLS):
 		status = http.StatusBadRequest
 	case errors.Is(err, ErrNoSuchRoom), errors.Is(err, ErrNoSuchOutput):
 		status = http.StatusNotFound

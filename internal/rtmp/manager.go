@@ -5,10 +5,13 @@ package rtmp
 
 import (
 	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"sort"
+	"strings"
 	"sync"
 
 	"github.com/mosaic-rtc/mosaic/internal/auth"
@@ -26,8 +29,11 @@ type Config struct {
 	Issuer *auth.Issuer // verifies the API's admin tokens
 	// MaxPerRoom limits outputs per room (default 4).
 	MaxPerRoom int
-	Backoff    Backoff
-	Log        *slog.Logger
+	// RootCAs are the roots rtmps outputs trust (nil: the system's); an
+	// output may add its own CA or skip the check (OutputOptions).
+	RootCAs *x509.CertPool
+	Backoff Backoff
+	Log     *slog.Logger
 }
 
 // Manager holds every room's RTMP outputs.
@@ -56,9 +62,19 @@ func New(cfg Config) (*Manager, error) {
 }
 
 // Add starts pushing room's composite to url.
-func (m *Manager) Add(room, url string) (Info, error) {
+func (m *Manager) Add(room, url string, opts OutputOptions) (Info, error) {
 	if err := checkURL(url); err != nil {
 		return Info{}, err
+	}
+	var tc *tls.Config
+	var tlsMode string
+	if strings.HasPrefix(url, "rtmps://") {
+		var err error
+		if tc, tlsMode, err = outputTLS(m.cfg.RootCAs, opts); err != nil {
+			return Info{}, err
+		}
+	} else if opts != (OutputOptions{}) {
+		return Info{}, fmt.Errorf("%w: ca_pem and insecure_skip_verify are for rtmps:// URLs", ErrBadTLS)
 	}
 	src, ok := m.cfg.Rooms.Source(room)
 	if !ok {
@@ -82,7 +98,7 @@ func (m *Manager) Add(room, url string) (Info, error) {
 		return Info{}, fmt.Errorf("%w: room %s has %d", ErrTooMany, room, n)
 	}
 	id := newID()
-	o := newOutput(id, room, url, src, m.cfg.Backoff, m.log)
+	o := newOutput(id, room, url, tc, tlsMode, src, m.cfg.Backoff, m.log)
 	m.outputs[id] = o
 	m.log.Info("rtmp output added", "room", room, "output", id, "url", maskURL(url))
 	return o.Info(), nil

@@ -1,6 +1,8 @@
 package rtmp
 
 import (
+	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -26,7 +28,8 @@ const (
 type Info struct {
 	ID        string    `json:"id"`
 	Room      string    `json:"room"`
-	URL       string    `json:"url"` // stream key masked
+	URL       string    `json:"url"`           // stream key masked
+	TLS       string    `json:"tls,omitempty"` // rtmps: system-roots, custom-ca or no-verify
 	State     State     `json:"state"`
 	LastError string    `json:"last_error,omitempty"`
 	Attempts  int       `json:"attempts"`
@@ -57,6 +60,7 @@ func (b *Backoff) defaults() {
 // (re)connects until stop or the room's output ends.
 type output struct {
 	id, room, url string
+	tls           *tls.Config // rtmps only
 	src           Source
 	backoff       Backoff
 	log           *slog.Logger
@@ -68,10 +72,10 @@ type output struct {
 	info Info
 }
 
-func newOutput(id, room, url string, src Source, b Backoff, log *slog.Logger) *output {
-	o := &output{id: id, room: room, url: url, src: src, backoff: b,
+func newOutput(id, room, url string, tc *tls.Config, tlsMode string, src Source, b Backoff, log *slog.Logger) *output {
+	o := &output{id: id, room: room, url: url, tls: tc, src: src, backoff: b,
 		log: log.With("room", room, "output", id), stop: make(chan struct{}), done: make(chan struct{}),
-		info: Info{ID: id, Room: room, URL: maskURL(url), State: StateConnecting, Created: time.Now()}}
+		info: Info{ID: id, Room: room, URL: maskURL(url), TLS: tlsMode, State: StateConnecting, Created: time.Now()}}
 	go o.run()
 	return o
 }
@@ -131,7 +135,33 @@ func (o *output) run() {
 // attempt runs one connection: nil after a requested stop, errRoomEnded
 // when the room's output closes, any other error to retry.
 func (o *output) attempt() (err error) {
-	pl, err := buildPipeline("rtmp-"+o.id, o.url, o.src.StreamInfo())
+	location := o.url
+	if o.tls != nil {
+		ctx, cancel := context.WithCancel(context.Background())
+		stopped := make(chan struct{})
+		go func() {
+			defer close(stopped)
+			select {
+			case <-o.stop:
+				cancel()
+			case <-ctx.Done():
+			}
+		}()
+		br, err := dialBridge(ctx, o.url, o.tls)
+		cancel()
+		<-stopped
+		if err != nil {
+			return err
+		}
+		defer br.close() // after the pipeline is down
+		defer func() {
+			if berr := br.err(); err != nil && berr != nil && !errors.Is(err, errRoomEnded) {
+				err = fmt.Errorf("%w (%w)", err, berr)
+			}
+		}()
+		location = br.local
+	}
+	pl, err := buildPipeline("rtmp-"+o.id, location, o.src.StreamInfo())
 	if err != nil {
 		return err
 	}
