@@ -267,6 +267,9 @@ func TestMain(m *testing.M) {
 	if fixtures.dir != "" && fixtures.err == nil {
 		_ = os.RemoveAll(fixtures.dir)
 	}
+	if simulcastFixtures.dir != "" {
+		_ = os.RemoveAll(simulcastFixtures.dir)
+	}
 	os.Exit(code)
 }
 

@@ -100,10 +100,14 @@ func (p *publisher) trackInfo(track *webrtc.TrackRemote) media.TrackInfo {
 		// whose id says so.
 		screen = p.videos.Add(1) > 1 || strings.Contains(strings.ToLower(track.ID()), "screen")
 	}
+	pt := uint8(track.PayloadType())
+	if pt == 0 { // a simulcast layer's track may not know it yet
+		pt = uint8(codec.PayloadType)
+	}
 	return media.TrackInfo{
 		Room: p.s.room, Participant: p.s.id, Name: p.s.name,
 		TrackID: trackID(track), Kind: kind, MimeType: codec.MimeType, ClockRate: codec.ClockRate,
-		Channels: codec.Channels, PayloadType: uint8(track.PayloadType()), SSRC: uint32(track.SSRC()),
+		Channels: codec.Channels, PayloadType: pt, SSRC: uint32(track.SSRC()),
 		Screen: screen,
 	}
 }

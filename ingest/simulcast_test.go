@@ -2,7 +2,7 @@ package ingest
 
 import (
 	"context"
-	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"sync"
@@ -25,9 +25,11 @@ var simulcastLayers = []struct {
 	w, h int
 }{{"q", 160, 120}, {"h", 320, 240}, {"f", 640, 480}}
 
-// simulcastFixtures are VP8 files of the three layer sizes, made once.
+// simulcastFixtures are VP8 files of the three layer sizes from one
+// source, made once per test binary (removed by TestMain).
 var simulcastFixtures struct {
 	once  sync.Once
+	dir   string
 	paths map[string]string
 	err   error
 	out   []byte
@@ -35,21 +37,26 @@ var simulcastFixtures struct {
 
 func simulcastFiles(t *testing.T) map[string]string {
 	t.Helper()
-	dir := fixtureDir(t)
 	simulcastFixtures.once.Do(func() {
+		dir, err := os.MkdirTemp("", "ingest-simulcast-")
+		if err != nil {
+			simulcastFixtures.err = err
+			return
+		}
+		simulcastFixtures.dir = dir
 		simulcastFixtures.paths = map[string]string{}
+		args := []string{"-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i", "testsrc=size=640x480:rate=30:duration=3",
+			"-filter_complex", "[0:v]split=3[a][b][c];[a]scale=160:120[q];[b]scale=320:240[h];[c]null[f]"}
 		for _, l := range simulcastLayers {
 			p := filepath.Join(dir, "layer-"+l.rid+".ivf")
-			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-			out, err := exec.CommandContext(ctx, "ffmpeg", "-hide_banner", "-loglevel", "error", "-y",
-				"-f", "lavfi", "-i", "testsrc="+sizeArg(l.w, l.h)+":rate=30", "-t", "4", "-c:v", "libvpx",
-				"-deadline", "realtime", "-cpu-used", "8", "-g", "30", "-b:v", "200k", "-f", "ivf", p).CombinedOutput()
-			cancel()
-			if err != nil {
-				simulcastFixtures.err, simulcastFixtures.out = err, out
-				return
-			}
+			args = append(args, "-map", "["+l.rid+"]", "-c:v", "libvpx", "-deadline", "realtime", "-cpu-used", "8",
+				"-g", "30", "-b:v", "200k", "-f", "ivf", p)
 			simulcastFixtures.paths[l.rid] = p
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if out, err := exec.CommandContext(ctx, "ffmpeg", args...).CombinedOutput(); err != nil {
+			simulcastFixtures.err, simulcastFixtures.out = err, out
 		}
 	})
 	if simulcastFixtures.err != nil {
@@ -57,8 +64,6 @@ func simulcastFiles(t *testing.T) map[string]string {
 	}
 	return simulcastFixtures.paths
 }
-
-func sizeArg(w, h int) string { return fmt.Sprintf("size=%dx%d", w, h) }
 
 // rtcpSeen counts the RTCP packets a client peer receives, by type.
 type rtcpSeen struct {
