@@ -205,8 +205,9 @@ func TestRTMPSPushVerifiesCertificate(t *testing.T) {
 		t.Error("receiver still running after the rtmps output was deleted")
 		rx.stop(t)
 	}
-	if ok, _ := front.results(); ok != 1 {
-		t.Errorf("%d TLS sessions, want 1", ok)
+	// (More than one when the first came before ffmpeg listened.)
+	if ok, _ := front.results(); ok < 1 {
+		t.Errorf("%d TLS sessions, want at least 1", ok)
 	}
 	info := mediatest.Probe(t, rx.path)
 	if v, au := info.Video(), info.Audio(); v == nil || v.CodecName != "h264" || v.Width != 320 || au == nil || au.CodecName != "aac" {
