@@ -51,7 +51,7 @@ var (
 	audioCodecs = []webrtc.RTPCodecParameters{
 		{PayloadType: 111, RTPCodecCapability: webrtc.RTPCodecCapability{
 			MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2,
-			SDPFmtpLine: "minptime=10;useinbandfec=1"}},
+			SDPFmtpLine: "minptime=10;useinbandfec=1;usedtx=1"}},
 	}
 )
 

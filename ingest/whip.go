@@ -68,7 +68,7 @@ func (s *Server) startPublisher(r *http.Request, room string, claims *auth.Claim
 	if err := s.admit(ss); err != nil {
 		return nil, "", err
 	}
-	return ss, sdpAnswer, nil
+	return ss, withOpusPrefs(sdpAnswer), nil
 }
 
 // acceptedSections counts the audio and video sections the local answer
