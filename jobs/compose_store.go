@@ -72,11 +72,12 @@ func NewCompositionID() string {
 type CompositionStore struct {
 	rdb    *redis.Client
 	prefix string
+	index  string // + recording ID: sorted set of its compositions by creation
 }
 
 // NewCompositionStore uses rdb with keys under prefix ("mosaic").
 func NewCompositionStore(rdb *redis.Client, prefix string) *CompositionStore {
-	return &CompositionStore{rdb: rdb, prefix: prefix + ":composition:"}
+	return &CompositionStore{rdb: rdb, prefix: prefix + ":composition:", index: prefix + ":compositions:"}
 }
 
 // compositionTTL is how long a composition's record is kept.
@@ -99,7 +100,51 @@ func (s *CompositionStore) Create(ctx context.Context, c *Composition) error {
 	if !ok {
 		return fmt.Errorf("composition %s: %w", c.ID, ErrCompositionExists)
 	}
+	idx := s.index + c.RecordingID
+	if _, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.ZAdd(ctx, idx, redis.Z{Score: float64(now.UnixNano()), Member: c.ID})
+		p.Expire(ctx, idx, compositionTTL)
+		return nil
+	}); err != nil {
+		return fmt.Errorf("composition %s: index: %w", c.ID, err)
+	}
 	return nil
+}
+
+// maxListed bounds List.
+const maxListed = 100
+
+// List returns a recording's compositions, newest first (at most 100);
+// those whose record has expired are left out.
+func (s *CompositionStore) List(ctx context.Context, recordingID string) ([]*Composition, error) {
+	ids, err := s.rdb.ZRevRange(ctx, s.index+recordingID, 0, maxListed-1).Result()
+	if err != nil {
+		return nil, fmt.Errorf("compositions of %s: %w", recordingID, err)
+	}
+	out := []*Composition{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	keys := make([]string, len(ids))
+	for i, id := range ids {
+		keys[i] = s.key(id)
+	}
+	vals, err := s.rdb.MGet(ctx, keys...).Result()
+	if err != nil {
+		return nil, fmt.Errorf("compositions of %s: %w", recordingID, err)
+	}
+	for i, v := range vals {
+		str, ok := v.(string)
+		if !ok {
+			continue
+		}
+		var c Composition
+		if err := json.Unmarshal([]byte(str), &c); err != nil {
+			return nil, fmt.Errorf("composition %s: %w", ids[i], err)
+		}
+		out = append(out, &c)
+	}
+	return out, nil
 }
 
 // Get reads a composition (ErrCompositionNotFound if there is none).

@@ -14,11 +14,12 @@ import (
 const decodeTimeout = time.Hour
 
 // decodeEach decodes the first stream of kind ("video" or "audio") in path
-// to caps and calls each with every buffer's time and bytes until it
-// returns false or the stream ends:
+// to caps, from the keyframe before seek on (0: the start), and calls each
+// with every buffer's time and bytes until it returns false or the stream
+// ends:
 //
 //	filesrc → decodebin → convert → scale/resample → capsfilter → appsink
-func decodeEach(ctx context.Context, path, kind, caps string, each func(pts time.Duration, data []byte) bool) error {
+func decodeEach(ctx context.Context, path, kind, caps string, seek time.Duration, each func(pts time.Duration, data []byte) bool) error {
 	initGst()
 	p, err := gst.NewPipeline("compose-decode")
 	if err != nil {
@@ -37,6 +38,9 @@ func decodeEach(ctx context.Context, path, kind, caps string, each func(pts time
 		el("capsfilter", map[string]any{"caps": gst.NewCapsFromString(caps)}),
 		el("appsink", map[string]any{"sync": false, "max-buffers": 8}))...)
 	if err != nil {
+		return err
+	}
+	if err := seekDemuxer(src[1], seek, 0); err != nil {
 		return err
 	}
 	head := chain[0].GetStaticPad("sink")
@@ -107,4 +111,33 @@ func decodeEach(ctx context.Context, path, kind, caps string, each func(pts time
 			return nil
 		}
 	}
+}
+
+// seekSlack is how far past the range's end a track is read.
+const seekSlack = time.Second
+
+// seekDemuxer makes decodebin dec play from the keyframe before from to
+// until (file times; 0: from the start, to the end). The seek is given to
+// its demuxer as soon as decodebin makes one, before any data flows;
+// matroskademux and qtdemux hold it until they have read the headers.
+func seekDemuxer(dec *gst.Element, from, until time.Duration) error {
+	from = max(from, 0)
+	if from == 0 && until <= 0 {
+		return nil
+	}
+	stopType, stop := gst.SeekTypeNone, int64(-1)
+	if until > 0 {
+		stopType, stop = gst.SeekTypeSet, int64(until)
+	}
+	if _, err := dec.Connect("element-added", func(_ *gst.Element, child *gst.Element) {
+		f := child.GetFactory()
+		if f == nil || !strings.HasSuffix(f.GetName(), "demux") {
+			return
+		}
+		child.SendEvent(gst.NewSeekEvent(1, gst.FormatTime, gst.SeekFlagKeyUnit|gst.SeekFlagSnapBefore,
+			gst.SeekTypeSet, int64(from), stopType, stop))
+	}); err != nil {
+		return fmt.Errorf("%w: element-added: %w", ErrPipeline, err)
+	}
+	return nil
 }

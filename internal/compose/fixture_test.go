@@ -21,6 +21,9 @@ type participant struct {
 	clip     string        // p1.webm …
 	delay    time.Duration // when it joined, after the room's start
 	audioLag time.Duration // its audio packets arrived this much after the video of the same instant
+	// micFrom and micTo (clip time; 0: the whole clip) keep only that
+	// stretch of its microphone, as when it was muted before and after.
+	micFrom, micTo time.Duration
 }
 
 // fixtureTracks makes the raw track files a recording of the participants
@@ -45,14 +48,15 @@ func fixtureTracks(t *testing.T, dir string, ps ...participant) []TrackFile {
 			mime       string
 			clock      uint32
 			lag        time.Duration
+			lo, hi     time.Duration
 		}{
-			{media.Video, "cam", "video_0", "rtpvp8pay", "rtpvp8depay", "video/VP8", 90000, 0},
-			{media.Audio, "mic", "audio_0", "rtpopuspay", "rtpopusdepay ! opusparse", "audio/opus", 48000, pp.audioLag},
+			{media.Video, "cam", "video_0", "rtpvp8pay", "rtpvp8depay", "video/VP8", 90000, 0, 0, 0},
+			{media.Audio, "mic", "audio_0", "rtpopuspay", "rtpopusdepay ! opusparse", "audio/opus", 48000, pp.audioLag, pp.micFrom, pp.micTo},
 		} {
 			path := filepath.Join(dir, "tracks", pp.name+"-"+k.name+".mkv")
 			ssrc := uint32(1000 + 10*pi + len(files))
 			firstPTS, firstRTP := remuxClip(t, filepath.Join(inputs, pp.clip), k.pad,
-				fmt.Sprintf("%s name=pay ssrc=%d timestamp-offset=%d", k.pay, ssrc, 12345*ssrc), k.depay, path)
+				fmt.Sprintf("%s name=pay ssrc=%d timestamp-offset=%d", k.pay, ssrc, 12345*ssrc), k.depay, path, k.lo, k.hi)
 			capture := room.Add(pp.delay) // wall time of the clip's media time 0
 			tm := recorder.TrackTiming{Room: "room", Participant: pp.name, TrackID: k.name, Kind: k.kind, MimeType: k.mime,
 				ClockRate: k.clock, SSRC: ssrc, FirstRTP: firstRTP, FirstArrival: capture.Add(firstPTS + k.lag + 20*time.Millisecond)}
@@ -67,9 +71,10 @@ func fixtureTracks(t *testing.T, dir string, ps ...participant) []TrackFile {
 	return files
 }
 
-// remuxClip runs clip's stream through pay ! depay into a Matroska file and
-// returns the media time and RTP timestamp of its first packet.
-func remuxClip(t *testing.T, clip, pad, pay, depay, out string) (time.Duration, uint32) {
+// remuxClip runs clip's stream (its lo..hi stretch; hi 0: to the end)
+// through pay ! depay into a Matroska file and returns the media time and
+// RTP timestamp of its first packet.
+func remuxClip(t *testing.T, clip, pad, pay, depay, out string, lo, hi time.Duration) (time.Duration, uint32) {
 	t.Helper()
 	initGst()
 	p, err := gst.NewPipelineFromString(fmt.Sprintf("filesrc location=%s ! matroskademux name=d d.%s ! queue ! %s ! %s ! matroskamux ! filesink location=%s",
@@ -84,7 +89,14 @@ func remuxClip(t *testing.T, clip, pad, pay, depay, out string) (time.Duration, 
 	}
 	firstPTS, firstRTP := time.Duration(-1), uint32(0)
 	payEl.GetStaticPad("sink").AddProbe(gst.PadProbeTypeBuffer, func(_ *gst.Pad, info *gst.PadProbeInfo) gst.PadProbeReturn {
-		if b := info.GetBuffer(); b != nil && firstPTS < 0 {
+		b := info.GetBuffer()
+		if b == nil {
+			return gst.PadProbeOK
+		}
+		if pts := time.Duration(b.PresentationTimestamp()); pts < lo || hi > 0 && pts >= hi {
+			return gst.PadProbeDrop
+		}
+		if firstPTS < 0 {
 			firstPTS = time.Duration(b.PresentationTimestamp())
 		}
 		return gst.PadProbeOK

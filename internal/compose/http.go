@@ -48,6 +48,7 @@ func NewAPI(cfg APIConfig) *API {
 // Routes registers the composition routes on mux.
 func (a *API) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /api/recordings/{id}/compositions", a.create)
+	mux.HandleFunc("GET /api/recordings/{id}/compositions", a.list)
 	mux.HandleFunc("GET /api/recordings/{id}/compositions/{cid}", a.get)
 	mux.HandleFunc("DELETE /api/recordings/{id}/compositions/{cid}", a.cancel)
 }
@@ -149,16 +150,52 @@ func (a *API) get(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	v := View{Composition: c}
-	if c.State == jobs.CompositionDone && c.Key != "" && a.cfg.Store != nil {
-		url, err := a.cfg.Store.PresignGet(r.Context(), c.Key, a.cfg.URLTTL)
+	v, err := a.view(r.Context(), c)
+	if err != nil {
+		a.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, v)
+}
+
+// list answers {"compositions": [...]}: the recording's compositions,
+// newest first, with download URLs for those done.
+func (a *API) list(w http.ResponseWriter, r *http.Request) {
+	rec, ok := a.recording(w, r)
+	if !ok {
+		return
+	}
+	cs, err := a.cfg.Compositions.List(r.Context(), rec.ID)
+	if err != nil {
+		a.fail(w, err)
+		return
+	}
+	out := make([]View, 0, len(cs))
+	for _, c := range cs {
+		if c.RecordingID != rec.ID {
+			continue
+		}
+		v, err := a.view(r.Context(), c)
 		if err != nil {
 			a.fail(w, err)
 			return
 		}
+		out = append(out, v)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"compositions": out})
+}
+
+// view adds the download URL of a finished composition.
+func (a *API) view(ctx context.Context, c *jobs.Composition) (View, error) {
+	v := View{Composition: c}
+	if c.State == jobs.CompositionDone && c.Key != "" && a.cfg.Store != nil {
+		url, err := a.cfg.Store.PresignGet(ctx, c.Key, a.cfg.URLTTL)
+		if err != nil {
+			return v, err
+		}
 		v.URL = url
 	}
-	writeJSON(w, http.StatusOK, v)
+	return v, nil
 }
 
 // cancel marks the composition cancelled: a queued one never renders, a

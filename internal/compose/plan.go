@@ -20,8 +20,25 @@ const rangeSlack = time.Second
 type placedTrack struct {
 	TrackFile
 	start  time.Duration // where the track begins in the recording
-	offset time.Duration // output running time = file running time + offset
-	tile   rect          // video only; zero size: hidden
+	end    time.Duration // where it ends in the recording
+	offset time.Duration // recording time = file running time + offset
+	shift  time.Duration // the file's first segment: stream time - running time
+	video  int           // index among the video tracks (tiles), -1 for audio
+}
+
+// layoutStep is the tiles of every video track (by index) from at on, in
+// output time. A zero-size tile is hidden.
+type layoutStep struct {
+	at    time.Duration
+	tiles []rect
+}
+
+// planned is what Render renders: the tracks that overlap the range, the
+// output's duration and the layout over time (at least one step, at 0).
+type planned struct {
+	tracks []placedTrack
+	total  time.Duration
+	steps  []layoutStep
 }
 
 // Length measures the recording that the tracks make together: from the
@@ -54,25 +71,26 @@ func place(ctx context.Context, tracks []TrackFile) ([]placedTrack, time.Duratio
 		if !walls[i].IsZero() {
 			start = walls[i].Sub(origin)
 		}
-		out[i] = placedTrack{TrackFile: t, start: start, offset: start - ext.first}
+		out[i] = placedTrack{TrackFile: t, start: start, end: start + ext.length(), offset: start - ext.first, shift: ext.shift, video: -1}
 		length = max(length, start+ext.length())
 	}
 	return out, length, nil
 }
 
-// plan places the tracks, checks the range and gives video tracks their
-// tiles; it returns the tracks to render and the output's duration.
-func plan(ctx context.Context, s *Spec) ([]placedTrack, time.Duration, error) {
+// plan places the tracks, checks the range, gives video tracks their
+// tiles (over time, for the speaker layout) and leaves out the tracks that
+// lie wholly outside the range.
+func plan(ctx context.Context, s *Spec) (*planned, error) {
 	tracks, length, err := place(ctx, s.Tracks)
 	if err != nil {
-		return nil, 0, err
+		return nil, err
 	}
 	to := s.To
 	if to == 0 {
 		to = length
 	}
 	if s.From >= length || to > length+rangeSlack {
-		return nil, 0, fmt.Errorf("%w: %s..%s asked, the recording lasts %s", ErrRange, s.From, to, length.Round(time.Millisecond))
+		return nil, fmt.Errorf("%w: %s..%s asked, the recording lasts %s", ErrRange, s.From, to, length.Round(time.Millisecond))
 	}
 	to = min(to, length)
 	// Video tiles in the order the tracks joined.
@@ -89,18 +107,34 @@ func plan(ctx context.Context, s *Spec) ([]placedTrack, time.Duration, error) {
 		}
 		return ta.Participant+"/"+ta.Name < tb.Participant+"/"+tb.Name
 	})
-	focus := -1
-	if s.Layout.Kind == mixer.LayoutPresentation {
-		for k, i := range video {
-			if strings.Contains(strings.ToLower(tracks[i].Name), "screen") {
-				focus = k
-				break
-			}
+	for k, i := range video {
+		tracks[i].video = k
+	}
+	steps := []layoutStep{{tiles: s.Layout.Tiles(len(video), presentationFocus(s.Layout, tracks, video), s.Width, s.Height)}}
+	if s.Layout.Kind == mixer.LayoutSpeaker && len(video) > 1 {
+		if steps, err = speakerSteps(ctx, s, tracks, video, to); err != nil {
+			return nil, err
 		}
 	}
-	rects := s.Layout.Tiles(len(video), focus, s.Width, s.Height)
-	for k, i := range video {
-		tracks[i].tile = rects[k]
+	var keep []placedTrack
+	for _, t := range tracks {
+		if t.end > s.From && t.start < to {
+			keep = append(keep, t)
+		}
 	}
-	return tracks, to - s.From, nil
+	return &planned{tracks: keep, total: to - s.From, steps: steps}, nil
+}
+
+// presentationFocus is the tile index of the first screen share in a
+// presentation layout, -1 otherwise.
+func presentationFocus(l mixer.Layout, tracks []placedTrack, video []int) int {
+	if l.Kind != mixer.LayoutPresentation {
+		return -1
+	}
+	for k, i := range video {
+		if strings.Contains(strings.ToLower(tracks[i].Name), "screen") {
+			return k
+		}
+	}
+	return -1
 }

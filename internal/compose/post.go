@@ -47,8 +47,8 @@ func (Post) ContactSheet(ctx context.Context, video, out string) error {
 	sheet := image.NewRGBA(image.Rect(0, 0, sheetCols*thumbW, sheetRows*thumbH))
 	k := 0
 	caps := fmt.Sprintf("video/x-raw,format=RGBA,width=%d,height=%d,pixel-aspect-ratio=1/1", thumbW, thumbH)
-	err = decodeEach(ctx, video, "video", caps, func(pts time.Duration, data []byte) bool {
-		if pts-ext.first < time.Duration(k)*step || len(data) < thumbW*thumbH*4 {
+	err = decodeEach(ctx, video, "video", caps, 0, func(pts time.Duration, data []byte) bool {
+		if pts-ext.shift-ext.first < time.Duration(k)*step || len(data) < thumbW*thumbH*4 {
 			return true
 		}
 		x, y := (k%sheetCols)*thumbW, (k/sheetCols)*thumbH
@@ -104,11 +104,11 @@ func (Post) Speakers(ctx context.Context, tracks []jobs.RenderTrack) ([]jobs.Spe
 	}
 	var turns []jobs.SpeakerTurn
 	for _, t := range placed {
-		levels, err := loudness(ctx, t.Path, speechWindow)
+		levels, err := loudness(ctx, t.Path, speechWindow, 0)
 		if err != nil {
 			return nil, err
 		}
-		turns = append(turns, speechTurns(t.Participant, levels, t.offset)...)
+		turns = append(turns, speechTurns(t.Participant, levels, t.offset-t.shift)...)
 	}
 	sortTurns(turns)
 	return turns, nil
@@ -124,7 +124,7 @@ func (Post) Waveform(ctx context.Context, video string, n int) ([]float64, error
 		return nil, fmt.Errorf("%w: %d waveform buckets", ErrSpec, n)
 	}
 	bucket := max(ext.length()/time.Duration(n), time.Millisecond)
-	levels, err := loudness(ctx, video, bucket)
+	levels, err := loudness(ctx, video, bucket, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -144,8 +144,9 @@ type level struct {
 	peak float64
 }
 
-// loudness decodes path's audio to mono float and measures each window.
-func loudness(ctx context.Context, path string, window time.Duration) ([]level, error) {
+// loudness decodes path's audio (from about seek on) to mono float and
+// measures each window.
+func loudness(ctx context.Context, path string, window, seek time.Duration) ([]level, error) {
 	const rate = 16000
 	per := max(int(window.Seconds()*rate), 1)
 	var out []level
@@ -161,7 +162,7 @@ func loudness(ctx context.Context, path string, window time.Duration) ([]level, 
 		sum, peak, count = 0, 0, 0
 		start += time.Duration(per) * time.Second / rate
 	}
-	err := decodeEach(ctx, path, "audio", fmt.Sprintf("audio/x-raw,format=F32LE,channels=1,rate=%d", rate), func(pts time.Duration, data []byte) bool {
+	err := decodeEach(ctx, path, "audio", fmt.Sprintf("audio/x-raw,format=F32LE,channels=1,rate=%d", rate), seek, func(pts time.Duration, data []byte) bool {
 		if start < 0 {
 			start = pts
 		}

@@ -23,17 +23,24 @@ const progressEvery = 250 * time.Millisecond
 // the file is complete (or ctx ends, or the pipeline fails; then no file is
 // left behind).
 func Render(ctx context.Context, s Spec) error {
+	_, err := render(ctx, s)
+	return err
+}
+
+// render is Render, giving back the graph it ran (for its counters).
+func render(ctx context.Context, s Spec) (*graph, error) {
 	if err := s.check(); err != nil {
-		return err
+		return nil, err
 	}
-	tracks, total, err := plan(ctx, &s)
+	pl, err := plan(ctx, &s)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	log := s.Log.With("out", s.Out, "tracks", len(tracks), "duration", total)
-	g, err := buildGraph(&s, tracks, total)
+	total := pl.total
+	log := s.Log.With("out", s.Out, "tracks", len(pl.tracks), "duration", total, "layout_steps", len(pl.steps))
+	g, err := buildGraph(&s, pl)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	started := time.Now()
 	err = g.run(ctx, &s, total)
@@ -43,15 +50,16 @@ func Render(ctx context.Context, s Spec) error {
 	part := s.Out + ".part"
 	if err != nil {
 		os.Remove(part)
-		return fmt.Errorf("compose %s: %w", s.Out, err)
+		return nil, fmt.Errorf("compose %s: %w", s.Out, err)
 	}
 	if err := os.Rename(part, s.Out); err != nil {
 		os.Remove(part)
-		return fmt.Errorf("compose %s: %w", s.Out, err)
+		return nil, fmt.Errorf("compose %s: %w", s.Out, err)
 	}
 	took := time.Since(started)
-	log.Info("composition rendered", "took", took.Round(time.Millisecond), "speed", fmt.Sprintf("%.1fx", total.Seconds()/took.Seconds()))
-	return nil
+	log.Info("composition rendered", "took", took.Round(time.Millisecond), "speed", fmt.Sprintf("%.1fx", total.Seconds()/took.Seconds()),
+		"video_frames_decoded", g.decoded.Load())
+	return g, nil
 }
 
 // run plays the graph and owns its bus until EOS, an error, ctx's end or a

@@ -166,3 +166,40 @@ func TestRenderBadInput(t *testing.T) {
 		t.Errorf("cancelled: %v", err)
 	}
 }
+
+// TestRenderFromSeeks: a range near the end starts each track at the
+// keyframe before it instead of decoding everything before it, and has
+// the right duration and pictures.
+func TestRenderFromSeeks(t *testing.T) {
+	tracks := twoParticipants(t)
+	out := filepath.Join(t.TempDir(), "end.mp4")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	g, err := render(ctx, Spec{Tracks: tracks, Layout: mixer.Layout{Kind: mixer.LayoutGrid}, Width: 640, Height: 360,
+		From: 8 * time.Second, To: 10 * time.Second, Out: out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	info := mediatest.Probe(t, out)
+	if math.Abs(info.Duration-2) > 0.15 {
+		t.Errorf("duration %.3f s, want 2", info.Duration)
+	}
+	// a flashes at 8 and 9 s of the recording, b at 8.4 and 9.4.
+	fa := mediatest.FlashTimes(t, out, image.Rect(60, 120, 260, 240))
+	fb := mediatest.FlashTimes(t, out, image.Rect(380, 120, 580, 240))
+	if len(fa) != 2 || math.Abs(fa[0]) > 0.05 || len(fb) != 2 || math.Abs(fb[0]-0.4) > 0.05 {
+		t.Errorf("flashes a %v (want 0, 1), b %v (want 0.4, 1.4)", fa, fb)
+	}
+	// In sync: the beep at the range's very start is cut short; the next
+	// one is whole.
+	if offs := mediatest.AVOffsets(fa[1:], mediatest.BeepTimes(t, out)); len(offs) != 1 || math.Abs(offs[0]) > 0.020 {
+		t.Errorf("a: A/V offsets %v after the first second, want one within ±20 ms", offs)
+	}
+	// Decoding from 0 would be 8 s of a and 6.6 s of b before the range
+	// (about 440 frames) and 2 s of each in it; from the keyframes before
+	// (2 s apart) it is at most 4 s of each.
+	if n := g.decoded.Load(); n < 2*2*30 || n > 2*4*30+10 {
+		t.Errorf("%d video frames decoded, want 120..250 (from 0: about 560)", n)
+	}
+	t.Logf("%d video frames decoded", g.decoded.Load())
+}

@@ -16,6 +16,7 @@ const scanTimeout = 2 * time.Minute
 // the running time of its first buffer, end that of the end of its last.
 type extent struct {
 	first, end time.Duration
+	shift      time.Duration // the first time segment's start minus base
 }
 
 func (e extent) length() time.Duration { return e.end - e.first }
@@ -55,6 +56,11 @@ func scan(ctx context.Context, path string) (extent, error) {
 			if info.Type()&gst.PadProbeTypeEventDownstream != 0 {
 				if ev := info.GetEvent(); ev != nil && ev.Type() == gst.EventTypeSegment {
 					seg = ev.ParseSegment()
+					mu.Lock()
+					if ext.first < 0 && seg.GetFormat() == gst.FormatTime {
+						ext.shift = time.Duration(segmentShift(seg))
+					}
+					mu.Unlock()
 				}
 				return gst.PadProbeOK
 			}
@@ -131,4 +137,10 @@ func MediaDuration(ctx context.Context, path string) (time.Duration, error) {
 		return 0, err
 	}
 	return ext.length(), nil
+}
+
+// segmentShift is pts minus running time in seg (start - base), for a
+// forward time segment.
+func segmentShift(seg *gst.Segment) int64 {
+	return int64(seg.GetStart()) - int64(seg.GetBase())
 }
