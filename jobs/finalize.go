@@ -115,6 +115,7 @@ func (h *handlers) finalize(ctx context.Context, id string, log *slog.Logger) er
 		return fmt.Errorf("finalize: %w", err)
 	}
 	if rec.State == catalog.StateReady || rec.State == catalog.StateFailed {
+		h.dropKept(id)
 		log.Info("recording already finalized", "state", rec.State)
 		return nil
 	}
@@ -142,10 +143,12 @@ func (h *handlers) finalize(ctx context.Context, id string, log *slog.Logger) er
 	}
 	defer os.RemoveAll(dir)
 
+	began := time.Now()
 	paths, sum, err := h.downloadSegments(ctx, rec, dir)
 	if err != nil {
 		return err
 	}
+	downloaded := time.Now()
 
 	// The thumbnail comes from the first segment, made while the segments
 	// are joined.
@@ -157,6 +160,17 @@ func (h *handlers) finalize(ctx context.Context, id string, log *slog.Logger) er
 		<-thumbErr
 		return fmt.Errorf("finalize %s: concat: %w", id, err)
 	}
+	joined := time.Now()
+	// The composite is stored while the thumbnail is finished and stored.
+	putCtx, cancelPut := context.WithCancel(ctx)
+	defer cancelPut()
+	var compositeFile catalog.File
+	compositePut := make(chan error, 1)
+	go func() {
+		var err error
+		compositeFile, err = h.put(putCtx, rec, CompositeName, composite, "video/mp4")
+		compositePut <- err
+	}()
 	duration := sum
 	if pr, ok := h.media.(Prober); ok {
 		if d, err := pr.Duration(ctx, composite); err == nil && d > 0 {
@@ -165,26 +179,22 @@ func (h *handlers) finalize(ctx context.Context, id string, log *slog.Logger) er
 			log.Warn("composite duration unknown, using the segments' sum", "err", err)
 		}
 	}
-	if err := <-thumbErr; err != nil {
-		return fmt.Errorf("finalize %s: thumbnail: %w", id, err)
-	}
-
-	// The composite and the thumbnail are stored at once.
 	var thumbFile catalog.File
-	thumbPut := make(chan error, 1)
-	go func() {
-		var err error
+	err = <-thumbErr
+	if err != nil {
+		err = fmt.Errorf("finalize %s: thumbnail: %w", id, err)
+		cancelPut()
+	} else {
 		thumbFile, err = h.put(ctx, rec, ThumbnailName, thumb, "image/jpeg")
-		thumbPut <- err
-	}()
-	compositeFile, err := h.put(ctx, rec, CompositeName, composite, "video/mp4")
-	if terr := <-thumbPut; err == nil {
-		err = terr
+	}
+	if cerr := <-compositePut; err == nil {
+		err = cerr
 	}
 	if err != nil {
 		return err
 	}
 	files := []catalog.File{compositeFile, thumbFile}
+	stored := time.Now()
 
 	tracks, trackFiles, err := h.trackFiles(ctx, rec, dir)
 	if err != nil {
@@ -222,10 +232,13 @@ func (h *handlers) finalize(ctx context.Context, id string, log *slog.Logger) er
 	if err != nil {
 		return fmt.Errorf("finalize %s: mark ready: %w", id, err)
 	}
+	h.dropKept(id)
 	if !finished {
 		return nil
 	}
-	log.Info("recording ready", "duration_s", duration, "segments", len(paths))
+	log.Info("recording ready", "duration_s", duration, "segments", len(paths),
+		"download_s", downloaded.Sub(began).Seconds(), "concat_s", joined.Sub(downloaded).Seconds(),
+		"store_s", stored.Sub(joined).Seconds(), "total_s", time.Since(began).Seconds())
 	h.enqueuePostprocess(ctx, id, log)
 	if h.webhookURL != "" {
 		if err := h.enq.EnqueueNotify(ctx, NotifyPayload{RecordingID: id, URL: h.webhookURL}); err != nil {
@@ -246,6 +259,7 @@ func (h *handlers) put(ctx context.Context, rec *catalog.Recording, name, path, 
 
 // markFailed records a final error on the recording.
 func (h *handlers) markFailed(ctx context.Context, id string, cause error, log *slog.Logger) {
+	h.dropKept(id)
 	_, err := h.cat.Update(context.WithoutCancel(ctx), id, func(r *catalog.Recording) error {
 		if r.State == catalog.StateReady {
 			return nil
@@ -258,6 +272,8 @@ func (h *handlers) markFailed(ctx context.Context, id string, cause error, log *
 
 // downloadSegments fetches the recording's segments into dir, a few at a
 // time, and returns their paths in order and their summed duration.
+// Segments this node kept after uploading them are used where they are
+// when they still match the checksum the store confirmed.
 func (h *handlers) downloadSegments(ctx context.Context, rec *catalog.Recording, dir string) ([]string, float64, error) {
 	id := rec.ID
 	paths := make([]string, len(rec.Segments))
@@ -273,6 +289,10 @@ func (h *handlers) downloadSegments(ctx context.Context, rec *catalog.Recording,
 		go func(i int, s catalog.Segment) {
 			defer wg.Done()
 			defer func() { <-sem }()
+			if kept := h.keptPath(id, s.Index); keptIntact(kept, s) {
+				paths[i] = kept
+				return
+			}
 			if err := h.store.Download(ctx, SegmentKey(rec.Room, id, s.Index), paths[i]); err != nil {
 				if errors.Is(err, storage.ErrNotFound) {
 					errs[i] = fmt.Errorf("finalize %s: segment %d: %w: %w", id, s.Index, err, asynq.SkipRetry)
@@ -292,4 +312,15 @@ func (h *handlers) downloadSegments(ctx context.Context, rec *catalog.Recording,
 		return nil, 0, fmt.Errorf("finalize %s: no segments: %w", id, asynq.SkipRetry)
 	}
 	return paths, sum, nil
+}
+
+// keptIntact reports whether the kept file at path is the segment the store
+// confirmed: same size and SHA-256.
+func keptIntact(path string, s catalog.Segment) bool {
+	st, err := os.Stat(path)
+	if err != nil || s.SHA256 == "" || st.Size() != s.Size {
+		return false
+	}
+	sum, n, err := storage.HashFile(path)
+	return err == nil && n == s.Size && sum == s.SHA256
 }

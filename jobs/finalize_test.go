@@ -261,3 +261,88 @@ func TestFinalizeNotReadyAndEmpty(t *testing.T) {
 		t.Fatalf("unknown recording: %v", err)
 	}
 }
+
+// TestFinalizeUsesKeptSegments: a worker with a data directory keeps the
+// segments the store confirmed (moved, not copied) and finalizes from them,
+// except one whose kept copy no longer matches its checksum, which is
+// downloaded; the kept copies are removed once the recording is ready.
+func TestFinalizeUsesKeptSegments(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	media := &ffmpegMedia{}
+	data := t.TempDir()
+	e.startWorker(t, jobs.WorkerConfig{Media: media, Dir: data})
+	rec := e.newRecording(t, "room-k")
+	enq := e.enqueuer(t, t.TempDir())
+	dir := t.TempDir()
+	var want float64
+	var paths []string
+	for i := 1; i <= 3; i++ {
+		path := makeSegment(t, dir, i, 2)
+		want += probeDuration(t, path)
+		paths = append(paths, path)
+		sum, size, err := storage.HashFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := enq.EnqueueUpload(ctx, jobs.UploadPayload{RecordingID: rec.ID, Room: rec.Room, Index: i,
+			Path: path, Size: size, SHA256: sum, StartS: float64(i-1) * 2, DurationS: 2}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eventually(t, time.Minute, "segments uploaded", func() bool {
+		got, err := e.cat.Get(ctx, rec.ID)
+		return err == nil && len(got.Segments) == 3 && got.AllUploaded()
+	})
+	kept := filepath.Join(data, "tmp", "kept", rec.ID)
+	for i, p := range paths {
+		if _, err := os.Stat(p); !errors.Is(err, os.ErrNotExist) {
+			t.Fatalf("uploaded segment still in the recording directory: %v", err)
+		}
+		st, err := os.Stat(filepath.Join(kept, jobs.SegmentName(i+1)))
+		if err != nil {
+			t.Fatalf("confirmed segment not kept: %v", err)
+		}
+		if st.Size() == 0 {
+			t.Fatal("kept segment is empty")
+		}
+	}
+	// Segment 2's kept copy is damaged: half of it is gone.
+	damaged := filepath.Join(kept, jobs.SegmentName(2))
+	st, _ := os.Stat(damaged)
+	if err := os.Truncate(damaged, st.Size()/2); err != nil {
+		t.Fatal(err)
+	}
+
+	if _, err := jobs.StopRecording(ctx, e.cat, enq, rec.ID, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if err := enq.EnqueueFinalize(ctx, jobs.FinalizePayload{RecordingID: rec.ID}); err != nil {
+		t.Fatal(err)
+	}
+	var got *catalog.Recording
+	eventually(t, time.Minute, "recording ready", func() bool {
+		var err error
+		got, err = e.cat.Get(ctx, rec.ID)
+		return err == nil && (got.State == catalog.StateReady || got.State == catalog.StateFailed)
+	})
+	if got.State != catalog.StateReady {
+		t.Fatalf("recording %s: %s", got.State, got.Error)
+	}
+	var key string
+	for _, f := range got.Files {
+		if f.Name == jobs.CompositeName {
+			key = f.Key
+		}
+	}
+	composite := filepath.Join(t.TempDir(), "composite.mp4")
+	if err := e.store.Download(ctx, key, composite); err != nil {
+		t.Fatal(err)
+	}
+	if d := probeDuration(t, composite); math.Abs(d-want) > 0.3 {
+		t.Fatalf("composite lasts %.2f s, segments %.2f s", d, want)
+	}
+	if _, err := os.Stat(kept); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("kept segments not removed after finalize: %v", err)
+	}
+}

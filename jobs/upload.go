@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -151,9 +152,7 @@ func (h *handlers) upload(ctx context.Context, p UploadPayload, log *slog.Logger
 	if err != nil {
 		return fmt.Errorf("upload segment %d: mark uploaded: %w", p.Index, err)
 	}
-	if err := os.Remove(p.Path); err != nil && !errors.Is(err, os.ErrNotExist) {
-		log.Warn("segment uploaded but local file not removed", "path", p.Path, "err", err)
-	}
+	h.keepSegment(p, size, log)
 	log.Info("segment uploaded", "key", p.Key, "size", size)
 	if rec.ReadyToFinalize() {
 		if err := h.enq.EnqueueFinalize(ctx, FinalizePayload{RecordingID: p.RecordingID}); err != nil {
@@ -215,4 +214,74 @@ func (h *handlers) ensureUploaded(ctx context.Context, p *UploadPayload, log *sl
 	UploadSeconds.Observe(time.Since(began).Seconds())
 	UploadBytes.Add(float64(obj.Size))
 	return obj.Size, obj.SHA256, nil
+}
+
+const (
+	// keptDirName is where, under the worker's work directory, segments
+	// confirmed by the store are kept until their recording is finalized,
+	// so a finalize on this node joins them without downloading them.
+	keptDirName = "kept"
+	// keptMaxBytes bounds the kept segments of all recordings: beyond it
+	// a confirmed segment is removed at once, as without keeping.
+	keptMaxBytes = 2 << 30
+	// keptMaxAge is how long kept segments of a recording that some other
+	// node finalized stay around.
+	keptMaxAge = 24 * time.Hour
+)
+
+// keptPath is where segment index of a recording is kept.
+func (h *handlers) keptPath(recordingID string, index int) string {
+	return filepath.Join(h.workDir, keptDirName, recordingID, SegmentName(index))
+}
+
+// keepSegment runs once the store has confirmed a segment: the local file
+// moves to the kept segments if there is room (a rename on the same file
+// system, no copy), otherwise it is removed.
+func (h *handlers) keepSegment(p UploadPayload, size int64, log *slog.Logger) {
+	// A worker without a data directory works in the shared system
+	// temporary directory: nothing is kept there.
+	if h.workDir != os.TempDir() && h.keptBytes()+size <= keptMaxBytes {
+		dst := h.keptPath(p.RecordingID, p.Index)
+		err := os.MkdirAll(filepath.Dir(dst), 0o755)
+		if err == nil {
+			err = os.Rename(p.Path, dst)
+		}
+		if err == nil || errors.Is(err, os.ErrNotExist) {
+			return
+		}
+		log.Debug("confirmed segment not kept", "path", p.Path, "err", err)
+	}
+	if err := os.Remove(p.Path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		log.Warn("segment uploaded but local file not removed", "path", p.Path, "err", err)
+	}
+}
+
+// keptBytes is the size of all kept segments; recordings kept longer than
+// keptMaxAge are removed on the way.
+func (h *handlers) keptBytes() int64 {
+	root := filepath.Join(h.workDir, keptDirName)
+	dirs, err := os.ReadDir(root)
+	if err != nil {
+		return 0
+	}
+	var total int64
+	for _, d := range dirs {
+		dir := filepath.Join(root, d.Name())
+		if info, err := d.Info(); err == nil && time.Since(info.ModTime()) > keptMaxAge {
+			_ = os.RemoveAll(dir)
+			continue
+		}
+		files, _ := os.ReadDir(dir)
+		for _, f := range files {
+			if info, err := f.Info(); err == nil {
+				total += info.Size()
+			}
+		}
+	}
+	return total
+}
+
+// dropKept removes a recording's kept segments.
+func (h *handlers) dropKept(recordingID string) {
+	_ = os.RemoveAll(filepath.Join(h.workDir, keptDirName, recordingID))
 }

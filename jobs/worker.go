@@ -54,7 +54,11 @@ type WorkerConfig struct {
 	// PollInterval is how often retries and scheduled tasks are checked
 	// (default 5s).
 	PollInterval time.Duration
-	Log          *slog.Logger
+	// TaskCheckInterval is how long an idle worker waits before looking
+	// for new tasks again (default 100ms): it is how late a segment's
+	// upload or a recording's finalize may start after being queued.
+	TaskCheckInterval time.Duration
+	Log               *slog.Logger
 }
 
 // Worker runs recording tasks from Redis.
@@ -97,6 +101,9 @@ func NewWorker(cfg WorkerConfig) (*Worker, error) {
 	if cfg.PollInterval <= 0 {
 		cfg.PollInterval = 5 * time.Second
 	}
+	if cfg.TaskCheckInterval <= 0 {
+		cfg.TaskCheckInterval = 100 * time.Millisecond
+	}
 	work := os.TempDir()
 	if cfg.Dir != "" {
 		work = cfg.Dir + "/tmp"
@@ -138,6 +145,7 @@ func (w *Worker) Run(ctx context.Context) error {
 		LogLevel:                 asynq.WarnLevel,
 		ShutdownTimeout:          w.cfg.ShutdownTimeout,
 		DelayedTaskCheckInterval: w.cfg.PollInterval,
+		TaskCheckInterval:        w.cfg.TaskCheckInterval,
 		HealthCheckFunc: func(err error) {
 			if err != nil {
 				w.log.Warn("queue unreachable", "err", err)

@@ -30,10 +30,15 @@ type Config struct {
 	MaxRetries int
 	// PartSize is the multipart part size in bytes (default 16 MiB).
 	PartSize uint64
+	// Threads is how many parts of one multipart upload are sent at once
+	// (default 4; each holds a part-sized buffer). The file is still read,
+	// and hashed, in order.
+	Threads int
 }
 
 const (
 	defaultPartSize   = 16 << 20
+	defaultThreads    = 4
 	defaultMaxRetries = 3
 	// metaSHA256 is the user-metadata key under which PutFile records the
 	// object's SHA-256 (hex), so Verify can check it later.
@@ -46,6 +51,7 @@ type Client struct {
 	bucket   string
 	region   string
 	partSize uint64
+	threads  int
 }
 
 // New builds a client. It does not contact the store.
@@ -88,7 +94,11 @@ func New(cfg Config) (*Client, error) {
 	if part < 5<<20 {
 		return nil, fmt.Errorf("%w: part size %d below the S3 minimum of 5 MiB", ErrConfig, part)
 	}
-	return &Client{mc: mc, bucket: cfg.Bucket, region: cfg.Region, partSize: part}, nil
+	threads := cfg.Threads
+	if threads <= 0 {
+		threads = defaultThreads
+	}
+	return &Client{mc: mc, bucket: cfg.Bucket, region: cfg.Region, partSize: part, threads: threads}, nil
 }
 
 func parseEndpoint(endpoint string, secure bool) (string, bool, error) {

@@ -23,7 +23,7 @@ type PutOptions struct {
 }
 
 // PutFile uploads the file at path under key (multipart above the part
-// size), records its SHA-256 in the object's metadata, and confirms the
+// size, Config.Threads parts at a time), records its SHA-256 in the object's metadata, and confirms the
 // stored size and checksum before returning.
 func (c *Client) PutFile(ctx context.Context, key, path string, opts PutOptions) (Object, error) {
 	if err := ValidKey(key); err != nil {
@@ -69,6 +69,9 @@ func (c *Client) PutFile(ctx context.Context, key, path string, opts PutOptions)
 		PartSize:       c.partSize,
 		AutoChecksum:   minio.ChecksumCRC32C,
 		SendContentMd5: false,
+		// Parts are read one after the other and sent in parallel.
+		NumThreads:            uint(c.threads),
+		ConcurrentStreamParts: c.threads > 1 && uint64(size) > c.partSize,
 	})
 	if err != nil {
 		return Object{}, decode("storage: put", key, err)

@@ -215,3 +215,38 @@ func TestHealthy(t *testing.T) {
 		t.Fatal("healthy with the store stopped")
 	}
 }
+
+// TestMultipartInParallel puts a file of several parts, sent a few at a
+// time and one at a time, and gets back exactly its bytes.
+func TestMultipartInParallel(t *testing.T) {
+	_, s3 := newClient(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	dir := t.TempDir()
+	path, sum := writeRandom(t, dir, "big.bin", 17<<20+12345)
+	for _, threads := range []int{3, 1} {
+		c, err := storage.New(storage.Config{
+			Endpoint: "http://" + s3.Endpoint, AccessKey: s3.AccessKey, SecretKey: s3.SecretKey,
+			Region: s3.Region, Bucket: "mosaic-test", PathStyle: true, PartSize: 5 << 20, Threads: threads,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		key := "multi/" + string(rune('a'+threads))
+		obj, err := c.PutFile(ctx, key, path, storage.PutOptions{})
+		if err != nil {
+			t.Fatalf("%d threads: %v", threads, err)
+		}
+		if obj.Size != 17<<20+12345 || obj.SHA256 != sum {
+			t.Fatalf("%d threads: stored %+v, want sha256 %s", threads, obj, sum)
+		}
+		back := filepath.Join(dir, key)
+		if err := c.Download(ctx, key, back); err != nil {
+			t.Fatal(err)
+		}
+		got, n, err := storage.HashFile(back)
+		if err != nil || got != sum || n != obj.Size {
+			t.Fatalf("%d threads: downloaded %d bytes sha256 %s (%v), want %s", threads, n, got, err, sum)
+		}
+	}
+}
