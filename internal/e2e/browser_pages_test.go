@@ -4,8 +4,11 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/mosaic-rtc/mosaic/internal/mediatest"
 )
 
 // TestBrowserPages drives the pages as people do, in headless Chromium
@@ -88,6 +91,7 @@ func TestBrowserPages(t *testing.T) {
 	con.click("#outputs li button")
 	con.waitJS("RTMP output stopped", `!document.querySelector('#outputs li button')`, 15*time.Second)
 
+	eval[bool](con, `(document.querySelector('#tracks').checked = true, true)`) // raw tracks too, to compose below
 	con.click("#record")
 	con.waitJS("recording", `document.querySelector('#recstate').dataset.state === 'recording' && document.querySelector('#recs li')`, 15*time.Second)
 	id := eval[string](con, `document.querySelector('#recs li').dataset.id`)
@@ -119,8 +123,31 @@ func TestBrowserPages(t *testing.T) {
 	t.Logf("recordings page: %s plays, %.1f s", id, dur)
 
 	recs.screenshot() // while it plays, before it is deleted
-	// Delete it from the page (the confirmation answered yes).
 	recs.click("#closeplayer")
+
+	phase("composition")
+	// Compose it again at 640x360 from the page: the progress bar fills,
+	// and the link is to the new file.
+	comps := fmt.Sprintf(`tr.comps[data-for=%q]`, id)
+	recs.click(sel + " .compose")
+	recs.waitJS("the composition form", fmt.Sprintf(`document.querySelector('%s form')`, comps), 10*time.Second)
+	eval[bool](recs, fmt.Sprintf(`(document.querySelector('%s select[name=size]').value = '640x360', true)`, comps))
+	recs.click(comps + " .start")
+	recs.waitJS("the composition listed", fmt.Sprintf(`document.querySelector('%s .complist li[data-id]')`, comps), 10*time.Second)
+	recs.waitJS("the composition done", fmt.Sprintf(`document.querySelector('%s .complist li[data-state="done"] a.output')`, comps), 90*time.Second)
+	done := fmt.Sprintf(`document.querySelector('%s .complist li[data-state="done"]')`, comps)
+	if v := eval[float64](recs, done+`.querySelector('progress').value`); v != 100 {
+		t.Errorf("finished composition's progress bar at %.0f, want 100", v)
+	}
+	if txt := eval[string](recs, done+`.textContent`); !strings.Contains(txt, "100%") || !strings.Contains(txt, " s") {
+		t.Errorf("finished composition reads %q, want its percent and media time", txt)
+	}
+	info2 := mediatest.Probe(t, download(t, eval[string](recs, done+`.querySelector('a.output').href`), t.TempDir(), "composition.mp4"))
+	if v := info2.Video(); v == nil || v.Width != 640 || v.Height != 360 || info2.Duration < 2 {
+		t.Errorf("composition from the page: %.1f s %+v", info2.Duration, info2.Streams)
+	}
+
+	// Delete it from the page (the confirmation answered yes).
 	eval[bool](recs, `(window.confirm = () => true, true)`)
 	recs.click(sel + " .delete")
 	recs.waitJS("the recording gone", fmt.Sprintf(`!document.querySelector('%s')`, sel), 20*time.Second)

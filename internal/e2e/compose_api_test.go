@@ -38,6 +38,11 @@ func TestComposeAPI(t *testing.T) {
 	if done.Progress != 100 || done.Renders != 1 || math.Abs(done.DoneS-done.TotalS) > 0.01 {
 		t.Errorf("done composition %+v", done)
 	}
+	var all struct{ Compositions []compositionView }
+	if code := s.call("GET", "/api/recordings/"+rec.ID+"/compositions", s.admin, nil, &all); code != http.StatusOK ||
+		len(all.Compositions) != 1 || all.Compositions[0].ID != done.ID || all.Compositions[0].URL == "" {
+		t.Errorf("list of compositions: %d %+v, want the done one with its URL", code, all.Compositions)
+	}
 	path := download(t, done.URL, dir, "grid.mp4")
 	info := mediatest.Probe(t, path)
 	if v := info.Video(); v == nil || v.CodecName != "h264" || v.Width != 640 || v.Height != 360 || info.Audio() == nil {
