@@ -188,6 +188,6 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if cw.status < 300 {
-		s.viewers.touch(room, clientID(r), time.Now())
+		s.viewers.touch(room, clientID(r), m, time.Now())
 	}
 }

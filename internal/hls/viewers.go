@@ -36,6 +36,7 @@ type viewerKey struct{ room, client string }
 
 type hlsViewer struct {
 	v    Viewer // nil without a WatchFunc, or when the room refused
+	m    *Muxer // the room's muxer when the client came
 	last time.Time
 }
 
@@ -61,16 +62,23 @@ func clientID(r *http.Request) string {
 	return hex.EncodeToString(sum[:8])
 }
 
-// touch notes that client fetched a file of room at now.
-func (a *audience) touch(room, client string, now time.Time) {
+// touch notes that client fetched a file of room, served by m, at now. A
+// client still counted in a room that has since closed and opened again
+// joins the new room.
+func (a *audience) touch(room, client string, m *Muxer, now time.Time) {
 	k := viewerKey{room, client}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if v, ok := a.seen[k]; ok {
-		v.last = now
-		return
+		if v.m == m {
+			v.last = now
+			return
+		}
+		if v.v != nil {
+			v.v.Leave()
+		}
 	}
-	v := &hlsViewer{last: now}
+	v := &hlsViewer{m: m, last: now}
 	if a.watch != nil {
 		if w, err := a.watch(room, "hls-"+client); err == nil {
 			v.v = w

@@ -1,6 +1,7 @@
 package hls
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -48,7 +49,8 @@ func (w *watchers) count() (live, joined int) {
 func TestHLSViewersCountedAndExpire(t *testing.T) {
 	m := startMixer(t, "tv")
 	aud := &watchers{live: map[string]bool{}}
-	srv, err := New(Config{Rooms: &rooms{m: map[string]*mixer.Mixer{"tv": m}}, Watch: aud.watch,
+	rs := &rooms{m: map[string]*mixer.Mixer{"tv": m}}
+	srv, err := New(Config{Rooms: rs, Watch: aud.watch,
 		ViewerTimeout: 1500 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
@@ -104,6 +106,20 @@ func TestHLSViewersCountedAndExpire(t *testing.T) {
 		t.Errorf("after one left: %d live, %d joined; want 1 and 2", live, joined)
 	}
 	t.Logf("a stopped player left %.1f s after its last request", gone.Seconds())
+
+	// The room closes and opens again: the polling player joins the new one.
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := m.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rs.mu.Lock()
+	rs.m["tv"] = startMixer(t, "tv")
+	rs.mu.Unlock()
+	poll("player-a")
+	if live, joined := aud.count(); live != 1 || joined != 3 || srv.Viewers("tv") != 1 {
+		t.Errorf("after the room reopened: %d live, %d joined, %d HLS viewers; want 1, 3, 1", live, joined, srv.Viewers("tv"))
+	}
 	srv.Close()
 	if live, _ := aud.count(); live != 0 {
 		t.Errorf("%d viewers still in the room after Close", live)
