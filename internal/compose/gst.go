@@ -2,16 +2,17 @@ package compose
 
 import (
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/go-gst/go-glib/glib"
 	"github.com/go-gst/go-gst/gst"
+
+	"github.com/mosaic-rtc/mosaic/internal/gstutil"
 )
 
-var initOnce sync.Once
-
-func initGst() { initOnce.Do(func() { gst.Init(nil) }) }
+// initGst initializes GStreamer once per process (shared with the
+// recorder and the live outputs).
+func initGst() { gstutil.Init() }
 
 // stateTimeout bounds every state change: a frozen pipeline is an error.
 const stateTimeout = 10 * time.Second
@@ -65,10 +66,8 @@ func addChain(p *gst.Pipeline, specs ...elementSpec) ([]*gst.Element, error) {
 		}
 		elems = append(elems, e)
 	}
-	for i := 0; i+1 < len(elems); i++ {
-		if err := elems[i].Link(elems[i+1]); err != nil {
-			return nil, fmt.Errorf("%w: link %s → %s: %w", ErrPipeline, elems[i].GetName(), elems[i+1].GetName(), err)
-		}
+	if err := gstutil.LinkChain(elems...); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrPipeline, err)
 	}
 	return elems, nil
 }
