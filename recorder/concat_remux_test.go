@@ -158,3 +158,47 @@ func TestConcatRemuxRefusesChangedCodec(t *testing.T) {
 		t.Errorf("remux of one codec: %v", err)
 	}
 }
+
+// TestConcatFallsBackToGStreamer: segments that are not fragmented cannot
+// be joined directly; Concat joins them with GStreamer, index in front.
+func TestConcatFallsBackToGStreamer(t *testing.T) {
+	dir := t.TempDir()
+	var paths []string
+	for _, name := range []string{"a.mp4", "b.mp4"} {
+		p := filepath.Join(dir, name)
+		cmd := exec.Command("ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=30",
+			"-t", "1", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", p)
+		if msg, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("ffmpeg: %v: %s", err, msg)
+		}
+		paths = append(paths, p)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	out := filepath.Join(dir, "out.mp4")
+	if err := remuxConcat(ctx, paths, out); !errors.Is(err, errRemux) {
+		t.Fatalf("direct join of plain mp4 = %v, want a refusal", err)
+	}
+	if err := Concat(ctx, paths, out); err != nil {
+		t.Fatal(err)
+	}
+	info, err := inspectMP4(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	moov, mdat := -1, -1
+	for i, b := range info.Boxes {
+		if b.Type == "moov" && moov < 0 {
+			moov = i
+		}
+		if b.Type == "mdat" && mdat < 0 {
+			mdat = i
+		}
+	}
+	if moov < 0 || mdat < moov {
+		t.Errorf("boxes %v: want the moov before the mdat", info.Boxes)
+	}
+	if info.Duration < 1900*time.Millisecond || info.Duration > 2100*time.Millisecond {
+		t.Errorf("joined file lasts %s, want 2 s", info.Duration)
+	}
+}
