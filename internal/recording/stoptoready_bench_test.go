@@ -2,10 +2,13 @@ package recording
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -14,6 +17,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/mosaic-rtc/mosaic/internal/catalog"
+	"github.com/mosaic-rtc/mosaic/internal/mediatest"
 	"github.com/mosaic-rtc/mosaic/internal/testenv"
 	"github.com/mosaic-rtc/mosaic/jobs"
 	"github.com/mosaic-rtc/mosaic/recorder"
@@ -137,6 +141,7 @@ func BenchmarkStopToReady(b *testing.B) {
 		if ready.DurationS < segments*6-1 {
 			b.Fatalf("ready recording lasts %.1f s, want %d s", ready.DurationS, segments*6)
 		}
+		checkComposite(b, ctx, store, ready, dir, float64(segments)*mediatest.Probe(b, seg).Duration)
 
 		// The same bytes with plain minio-go, one after the other.
 		mc, err := minio.New(s3.Endpoint, &minio.Options{Creds: credentials.NewStaticV4(s3.AccessKey, s3.SecretKey, ""), Region: s3.Region})
@@ -157,6 +162,61 @@ func BenchmarkStopToReady(b *testing.B) {
 	b.ReportMetric(queuedMBps, "MB/s-queued")
 	b.ReportMetric(plainMBps, "MB/s-fputobject")
 	b.ReportMetric(float64(st.Size())/1e6, "MB/segment")
+}
+
+// checkComposite downloads the recording's composite.mp4 and checks that it
+// is one progressive file with its index in front, lasts want seconds, and
+// decodes at its start and its end.
+func checkComposite(b *testing.B, ctx context.Context, store *storage.Client, rec *catalog.Recording, dir string, want float64) {
+	b.Helper()
+	var key string
+	for _, f := range rec.Files {
+		if f.Name == jobs.CompositeName {
+			key = f.Key
+		}
+	}
+	path := filepath.Join(dir, rec.ID+"-composite.mp4")
+	if err := store.Download(ctx, key, path); err != nil {
+		b.Fatal(err)
+	}
+	defer os.Remove(path)
+	f, err := os.Open(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var types []string
+	for off := int64(0); ; {
+		var hdr [16]byte
+		if _, err := f.ReadAt(hdr[:8], off); err != nil {
+			break
+		}
+		size := int64(binary.BigEndian.Uint32(hdr[:4]))
+		if size == 1 {
+			if _, err := f.ReadAt(hdr[8:], off+8); err != nil {
+				break
+			}
+			size = int64(binary.BigEndian.Uint64(hdr[8:]))
+		}
+		types = append(types, string(hdr[4:8]))
+		if size < 8 {
+			break
+		}
+		off += size
+	}
+	f.Close()
+	if strings.Join(types, " ") != "ftyp moov mdat" {
+		b.Fatalf("composite boxes %v, want ftyp moov mdat", types)
+	}
+	info := mediatest.Probe(b, path)
+	if v := info.Video(); v == nil || math.Abs(v.Duration-want) > 0.5 || info.Audio() == nil {
+		b.Fatalf("composite %+v, want video and audio of %.2f s", info, want)
+	}
+	for _, at := range []float64{0, want - 3} {
+		out, err := exec.Command("ffmpeg", "-v", "error", "-ss", fmt.Sprint(at), "-i", path, "-t", "3", "-f", "null", "-").CombinedOutput()
+		if err != nil || len(out) > 0 {
+			b.Fatalf("decoding the composite at %.0f s: %v: %s", at, err, out)
+		}
+	}
 }
 
 func waitRecording(b *testing.B, cat *catalog.Store, id string, done func(*catalog.Recording) bool) *catalog.Recording {
