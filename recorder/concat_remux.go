@@ -221,6 +221,10 @@ func parseTrak(trak []byte) (*remuxTrack, error) {
 			t.tkhd = body(trak, c)
 		case "mdia":
 			mdia = body(trak, c)
+		case "edts":
+			if !identityEdits(body(trak, c)) {
+				return nil, fmt.Errorf("%w: an edit list shifts or cuts the track", errRemux)
+			}
 		}
 	}
 	for _, c := range children(mdia) {
@@ -855,4 +859,27 @@ func esdsWithoutBitrate(esds []byte) []byte {
 	}
 	clear(out[body+5 : body+13])
 	return out
+}
+
+// identityEdits reports whether an edts box changes nothing: no elst, or
+// one entry that starts at media time 0 at normal rate.
+func identityEdits(edts []byte) bool {
+	elst := find(edts, "elst")
+	if elst == nil {
+		return true
+	}
+	if len(elst) < 8 {
+		return false
+	}
+	n := be32(elst, 4)
+	if n == 0 {
+		return true
+	}
+	if n != 1 {
+		return false
+	}
+	if elst[0] == 1 {
+		return len(elst) >= 28 && be64(elst, 16) == 0 && be32(elst, 24) == 0x10000
+	}
+	return len(elst) >= 20 && be32(elst, 12) == 0 && be32(elst, 16) == 0x10000
 }
