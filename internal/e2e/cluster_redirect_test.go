@@ -52,14 +52,26 @@ func checkRedirectCarriesToken(t *testing.T, c *cluster, room, owner string) {
 		t.Fatalf("the Location followed without Authorization: %d %v %d participants", res.StatusCode, err, len(info.Participants))
 	}
 
-	// A browser on a page served by the wrong node.
+	// A browser on a page served by the wrong node: its WHEP POST, live
+	// status and HLS requests are redirected to the owner, without
+	// Authorization (Chromium drops it across origins).
 	began := time.Now()
-	b := newBrowser(t, 60*time.Second)
-	tb := b.open("cluster-watch", wrong.base+"/watch.html?room="+room+"&token="+url.QueryEscape(wrong.token(room, "view")))
+	b := newBrowser(t, 90*time.Second)
+	page := wrong.base + "/watch.html?room=" + room + "&token=" + url.QueryEscape(wrong.token(room, "view"))
+	tb := b.open("cluster-watch", page)
 	tb.waitJS("watching over WHEP", "window.mosaicPlayer && window.mosaicPlayer.mode === 'whep'", 20*time.Second)
 	tb.videoAdvances("#live", 20*time.Second)
+	tb.waitJS("showing the viewer count", "window.mosaicPlayer.viewers >= 1", 10*time.Second)
 	if msg := eval[string](tb, "window.mosaicPlayer.error || ''"); msg != "" {
-		t.Fatalf("watch page through the wrong node: %s", msg)
+		t.Fatalf("watch page (WHEP) through the wrong node: %s", msg)
 	}
-	t.Logf("watch page on the wrong node plays %s from its owner %s (%.1f s)", room, owner, time.Since(began).Seconds())
+	whep := time.Since(began)
+	tb.open(page + "&mode=hls")
+	tb.waitJS("watching over HLS", "window.mosaicPlayer && window.mosaicPlayer.mode === 'hls'", 20*time.Second)
+	tb.videoAdvances("#live", 30*time.Second)
+	if msg := eval[string](tb, "window.mosaicPlayer.error || ''"); msg != "" {
+		t.Fatalf("watch page (HLS) through the wrong node: %s", msg)
+	}
+	t.Logf("watch page on the wrong node plays %s from its owner %s: WHEP after %.1f s, HLS after %.1f s",
+		room, owner, whep.Seconds(), time.Since(began).Seconds())
 }

@@ -111,6 +111,9 @@ func TestPlaylistSlidesAndSegmentsDecode(t *testing.T) {
 	if ct := resp.Header.Get("Content-Type"); ct != "application/vnd.apple.mpegurl" {
 		t.Errorf("index content type %q", ct)
 	}
+	if o := resp.Header.Get("Access-Control-Allow-Origin"); o != "*" {
+		t.Errorf("index Access-Control-Allow-Origin %q, want *", o)
+	}
 	if !strings.Contains(string(body), "avc1.") || !strings.Contains(string(body), "mp4a.40.2") {
 		t.Errorf("multivariant playlist lacks H264 + AAC codecs:\n%s", body)
 	}

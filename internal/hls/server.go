@@ -146,6 +146,10 @@ func (s *Server) Muxer(room string) (*Muxer, error) {
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	// Players on another origin may read the stream (the token, when one
+	// is required, is in the URL): pages of any node of a cluster, where a
+	// request to a node that does not own the room is redirected.
+	w.Header().Set("Access-Control-Allow-Origin", "*")
 	room := r.PathValue("room")
 	if s.cfg.TokenRequired {
 		tok := r.URL.Query().Get("token")

@@ -72,6 +72,7 @@ func (n *Node) liveRoutes(ctx context.Context, mux *http.ServeMux) {
 
 	// What a watch page needs to choose a player and show the audience.
 	mux.HandleFunc("GET /rooms/{room}/live", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Access-Control-Allow-Origin", "*") // watch pages of any node
 		name := r.PathValue("room")
 		if lc.HLSTokenRequired {
 			tok := r.URL.Query().Get("token")
