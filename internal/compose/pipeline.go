@@ -103,6 +103,7 @@ func (g *graph) videoOut(s *Spec, mux *gst.Element, total time.Duration, blank b
 	elems, err := addChain(g.p,
 		el("compositor", map[string]any{"background": "black"}),
 		el("capsfilter", map[string]any{"caps": caps}),
+		el("queue", map[string]any{"max-size-buffers": 3, "max-size-bytes": 0, "max-size-time": 0}),
 		el("x264enc", map[string]any{"speed-preset": "veryfast", "tune": "zerolatency", "bitrate": 2500, "key-int-max": 2 * s.FPS}),
 		el("h264parse", nil))
 	if err != nil {
