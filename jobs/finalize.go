@@ -144,33 +144,46 @@ func (h *handlers) finalize(ctx context.Context, id string, log *slog.Logger) er
 	defer os.RemoveAll(dir)
 
 	began := time.Now()
-	paths, sum, err := h.downloadSegments(ctx, rec, dir)
+	paths, kept, sum, err := h.gatherSegments(ctx, rec, dir)
 	if err != nil {
 		return err
 	}
-	downloaded := time.Now()
+	gathered := time.Now()
 
-	// The thumbnail comes from the first segment, made while the segments
-	// are joined.
+	// The kept copies' checksums are checked while the segments are
+	// joined; should one not match, it is downloaded and the join redone.
+	damaged := make(chan []int, 1)
+	go func() { damaged <- h.damagedKept(rec, paths, kept) }()
 	thumb := filepath.Join(dir, ThumbnailName)
-	thumbErr := make(chan error, 1)
-	go func() { thumbErr <- h.media.Thumbnail(ctx, paths[0], thumb) }()
 	composite := filepath.Join(dir, CompositeName)
-	if err := h.media.Concat(ctx, paths, composite); err != nil {
-		<-thumbErr
-		return fmt.Errorf("finalize %s: concat: %w", id, err)
+	joinErr := h.join(ctx, id, paths, composite, thumb)
+	if bad := <-damaged; len(bad) > 0 {
+		log.Warn("kept segments do not match their checksum; downloading them", "segments", len(bad))
+		if err := h.downloadInto(ctx, rec, dir, bad, paths); err != nil {
+			return err
+		}
+		joinErr = h.join(ctx, id, paths, composite, thumb)
+	}
+	if joinErr != nil {
+		return joinErr
 	}
 	joined := time.Now()
-	// The composite is stored while the thumbnail is finished and stored.
-	putCtx, cancelPut := context.WithCancel(ctx)
-	defer cancelPut()
-	var compositeFile catalog.File
-	compositePut := make(chan error, 1)
+
+	// The composite and the thumbnail are stored at once.
+	var thumbFile catalog.File
+	thumbPut := make(chan error, 1)
 	go func() {
 		var err error
-		compositeFile, err = h.put(putCtx, rec, CompositeName, composite, "video/mp4")
-		compositePut <- err
+		thumbFile, err = h.put(ctx, rec, ThumbnailName, thumb, "image/jpeg")
+		thumbPut <- err
 	}()
+	compositeFile, err := h.put(ctx, rec, CompositeName, composite, "video/mp4")
+	if terr := <-thumbPut; err == nil {
+		err = terr
+	}
+	if err != nil {
+		return err
+	}
 	duration := sum
 	if pr, ok := h.media.(Prober); ok {
 		if d, err := pr.Duration(ctx, composite); err == nil && d > 0 {
@@ -178,20 +191,6 @@ func (h *handlers) finalize(ctx context.Context, id string, log *slog.Logger) er
 		} else if err != nil {
 			log.Warn("composite duration unknown, using the segments' sum", "err", err)
 		}
-	}
-	var thumbFile catalog.File
-	err = <-thumbErr
-	if err != nil {
-		err = fmt.Errorf("finalize %s: thumbnail: %w", id, err)
-		cancelPut()
-	} else {
-		thumbFile, err = h.put(ctx, rec, ThumbnailName, thumb, "image/jpeg")
-	}
-	if cerr := <-compositePut; err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return err
 	}
 	files := []catalog.File{compositeFile, thumbFile}
 	stored := time.Now()
@@ -237,7 +236,7 @@ func (h *handlers) finalize(ctx context.Context, id string, log *slog.Logger) er
 		return nil
 	}
 	log.Info("recording ready", "duration_s", duration, "segments", len(paths),
-		"download_s", downloaded.Sub(began).Seconds(), "concat_s", joined.Sub(downloaded).Seconds(),
+		"gather_s", gathered.Sub(began).Seconds(), "join_s", joined.Sub(gathered).Seconds(),
 		"store_s", stored.Sub(joined).Seconds(), "total_s", time.Since(began).Seconds())
 	h.enqueuePostprocess(ctx, id, log)
 	if h.webhookURL != "" {
@@ -270,57 +269,101 @@ func (h *handlers) markFailed(ctx context.Context, id string, cause error, log *
 	log.Error("recording failed", "cause", cause, "update_err", err)
 }
 
-// downloadSegments fetches the recording's segments into dir, a few at a
-// time, and returns their paths in order and their summed duration.
-// Segments this node kept after uploading them are used where they are
-// when they still match the checksum the store confirmed.
-func (h *handlers) downloadSegments(ctx context.Context, rec *catalog.Recording, dir string) ([]string, float64, error) {
-	id := rec.ID
-	paths := make([]string, len(rec.Segments))
-	errs := make([]error, len(rec.Segments))
-	var sum float64
-	sem := make(chan struct{}, 4)
-	var wg sync.WaitGroup
-	for i, s := range rec.Segments {
-		paths[i] = filepath.Join(dir, SegmentName(s.Index))
-		sum += s.DurationS
-		wg.Add(1)
-		sem <- struct{}{}
-		go func(i int, s catalog.Segment) {
-			defer wg.Done()
-			defer func() { <-sem }()
-			if kept := h.keptPath(id, s.Index); keptIntact(kept, s) {
-				paths[i] = kept
-				return
-			}
-			if err := h.store.Download(ctx, SegmentKey(rec.Room, id, s.Index), paths[i]); err != nil {
-				if errors.Is(err, storage.ErrNotFound) {
-					errs[i] = fmt.Errorf("finalize %s: segment %d: %w: %w", id, s.Index, err, asynq.SkipRetry)
-				} else {
-					errs[i] = fmt.Errorf("finalize %s: segment %d: %w", id, s.Index, err)
-				}
-			}
-		}(i, s)
+// join makes the composite of the segments and, at the same time, the
+// thumbnail from the first one.
+func (h *handlers) join(ctx context.Context, id string, paths []string, composite, thumb string) error {
+	thumbErr := make(chan error, 1)
+	go func() { thumbErr <- h.media.Thumbnail(ctx, paths[0], thumb) }()
+	err := h.media.Concat(ctx, paths, composite)
+	terr := <-thumbErr
+	if err != nil {
+		return fmt.Errorf("finalize %s: concat: %w", id, err)
 	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return nil, 0, err
-		}
+	if terr != nil {
+		return fmt.Errorf("finalize %s: thumbnail: %w", id, terr)
 	}
-	if len(paths) == 0 {
-		return nil, 0, fmt.Errorf("finalize %s: no segments: %w", id, asynq.SkipRetry)
-	}
-	return paths, sum, nil
+	return nil
 }
 
-// keptIntact reports whether the kept file at path is the segment the store
-// confirmed: same size and SHA-256.
-func keptIntact(path string, s catalog.Segment) bool {
-	st, err := os.Stat(path)
-	if err != nil || s.SHA256 == "" || st.Size() != s.Size {
-		return false
+// gatherSegments returns the path of each of the recording's segments, in
+// order, and their summed duration. A segment this node kept after the
+// store confirmed it is used where it is when its size is right (kept lists
+// those, for damagedKept to check); the others are downloaded into dir.
+func (h *handlers) gatherSegments(ctx context.Context, rec *catalog.Recording, dir string) (paths []string, kept []int, sum float64, err error) {
+	if len(rec.Segments) == 0 {
+		return nil, nil, 0, fmt.Errorf("finalize %s: no segments: %w", rec.ID, asynq.SkipRetry)
 	}
-	sum, n, err := storage.HashFile(path)
-	return err == nil && n == s.Size && sum == s.SHA256
+	paths = make([]string, len(rec.Segments))
+	var missing []int
+	for i, s := range rec.Segments {
+		sum += s.DurationS
+		path := h.keptPath(rec.ID, s.Index)
+		if st, err := os.Stat(path); err == nil && s.SHA256 != "" && st.Size() == s.Size {
+			paths[i] = path
+			kept = append(kept, i)
+			continue
+		}
+		missing = append(missing, i)
+	}
+	if err := h.downloadInto(ctx, rec, dir, missing, paths); err != nil {
+		return nil, nil, 0, err
+	}
+	return paths, kept, sum, nil
+}
+
+// damagedKept returns those of the kept segments (indexes into paths)
+// whose SHA-256 is not the one the store confirmed.
+func (h *handlers) damagedKept(rec *catalog.Recording, paths []string, kept []int) []int {
+	bad := make([]bool, len(kept))
+	sem := make(chan struct{}, 2)
+	var wg sync.WaitGroup
+	for k, i := range kept {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			sum, n, err := storage.HashFile(paths[i])
+			s := rec.Segments[i]
+			bad[k] = err != nil || n != s.Size || sum != s.SHA256
+		}()
+	}
+	wg.Wait()
+	var out []int
+	for k, i := range kept {
+		if bad[k] {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// downloadInto downloads the segments at the given indexes into dir, a few
+// at a time, and points their paths there.
+func (h *handlers) downloadInto(ctx context.Context, rec *catalog.Recording, dir string, indexes []int, paths []string) error {
+	id := rec.ID
+	errs := make([]error, len(indexes))
+	sem := make(chan struct{}, 4)
+	var wg sync.WaitGroup
+	for k, i := range indexes {
+		s := rec.Segments[i]
+		path := filepath.Join(dir, SegmentName(s.Index))
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			if err := h.store.Download(ctx, SegmentKey(rec.Room, id, s.Index), path); err != nil {
+				if errors.Is(err, storage.ErrNotFound) {
+					errs[k] = fmt.Errorf("finalize %s: segment %d: %w: %w", id, s.Index, err, asynq.SkipRetry)
+				} else {
+					errs[k] = fmt.Errorf("finalize %s: segment %d: %w", id, s.Index, err)
+				}
+				return
+			}
+			paths[i] = path
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
