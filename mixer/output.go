@@ -40,6 +40,14 @@ var aacPriming = map[string]time.Duration{
 // late inputs on top of the latency their inputs report.
 const aggregatorLatency = 100 * time.Millisecond
 
+// audioAlignment and audioDiscontWait: an audio input whose timestamps are
+// off its sample count by more than audioAlignment for audioDiscontWait is
+// realigned to them.
+const (
+	audioAlignment   = 2 * time.Millisecond
+	audioDiscontWait = 200 * time.Millisecond
+)
+
 // buildVideo makes background → compositor → encoder → appsink.
 func (m *Mixer) buildVideo() error {
 	c := m.cfg
@@ -151,7 +159,13 @@ func (m *Mixer) buildAudio() error {
 	if err != nil {
 		return err
 	}
-	mix, err := element("audiomixer", "audiomixer", p("latency", aggregatorLatency.Nanoseconds()))
+	// By default the mixer keeps an input's samples back to back unless its
+	// timestamps stray 40 ms for a second, which would swallow lip-sync
+	// corrections (pad offsets) and let an input's sample clock drift up to
+	// 40 ms from its sender's; the jitterbuffer's timestamps are smooth, so
+	// follow them closely.
+	mix, err := element("audiomixer", "audiomixer", p("latency", aggregatorLatency.Nanoseconds()),
+		p("alignment-threshold", audioAlignment.Nanoseconds()), p("discont-wait", audioDiscontWait.Nanoseconds()))
 	if err != nil {
 		return err
 	}

@@ -24,12 +24,14 @@ import (
 // maxSyncOffset bounds the correction; larger values mean a broken report.
 const maxSyncOffset = time.Second
 
-// resyncThreshold avoids touching offsets for sub-frame noise.
-const resyncThreshold = 5 * time.Millisecond
+// resyncThreshold is the smallest change of an applied offset: each change
+// is a tiny gap or overlap in the audio mix, and what is left uncorrected
+// adds to the composite's frame-grid error (up to half a frame).
+const resyncThreshold = time.Millisecond
 
 // dChange is how far d must move before the participant's offsets are
 // recomputed (the jitterbuffer moves its estimate a little with every packet).
-const dChange = time.Millisecond
+const dChange = 250 * time.Microsecond
 
 // trackClock is one track's timing: the latest sender report and the d it
 // gives the packets leaving the jitterbuffer.
