@@ -62,8 +62,9 @@ func New(cfg Config) (*Recorder, error) {
 }
 
 // Write records one sample. H264 video and AAC audio are recorded, other
-// codecs are ignored. Samples before the first keyframe, and samples whose
-// time goes backwards, are dropped without error.
+// codecs are ignored. Video before the first keyframe, audio before the
+// frame nearest to it, and samples whose time goes backwards are dropped
+// without error.
 func (r *Recorder) Write(s media.Sample) error {
 	var want media.Codec
 	switch s.Kind {
@@ -88,34 +89,58 @@ func (r *Recorder) Write(s media.Sample) error {
 	if r.closing || r.err != nil {
 		return r.closedErr()
 	}
-	buf := gst.NewBufferFromBytes(s.Data)
-	if s.Kind == media.Video {
-		pts, dts, ok := r.tl.video(s.PTS, s.DTS, s.Keyframe)
-		if !ok {
+	if s.Kind == media.Audio {
+		if !r.tl.started {
+			r.tl.hold(s)
 			return nil
 		}
-		buf.SetPresentationTimestamp(gst.ClockTime(pts))
-		setDTS(buf, gst.ClockTime(dts))
-		if !s.Keyframe {
-			buf.SetFlags(gst.BufferFlagDeltaUnit)
-		}
-	} else {
 		pts, ok := r.tl.audio(s.PTS)
 		if !ok {
 			return nil
 		}
-		buf.SetPresentationTimestamp(gst.ClockTime(pts))
-		setDTS(buf, gst.ClockTime(pts))
+		s.PTS = pts
+		return r.pushAudio(s)
+	}
+	starting := !r.tl.started
+	pts, dts, ok := r.tl.video(s.PTS, s.DTS, s.Keyframe)
+	if !ok {
+		return nil
+	}
+	buf := gst.NewBufferFromBytes(s.Data)
+	buf.SetPresentationTimestamp(gst.ClockTime(pts))
+	setDTS(buf, gst.ClockTime(dts))
+	if !s.Keyframe {
+		buf.SetFlags(gst.BufferFlagDeltaUnit)
 	}
 	if s.Duration > 0 {
 		buf.SetDuration(gst.ClockTime(s.Duration))
 	}
-	src := r.p.video
-	if s.Kind == media.Audio {
-		src = r.p.audio
+	if ret := r.p.video.PushBuffer(buf); ret != gst.FlowOK {
+		return fmt.Errorf("%w: video: %s", ErrPush, ret)
 	}
-	if ret := src.PushBuffer(buf); ret != gst.FlowOK {
-		return fmt.Errorf("%w: %s: %s", ErrPush, s.Kind, ret)
+	if starting {
+		for _, a := range r.tl.held() {
+			if err := r.pushAudio(a); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// pushAudio hands one audio sample, already rebased, to the muxer.
+func (r *Recorder) pushAudio(s media.Sample) error {
+	if r.p.audio == nil {
+		return nil
+	}
+	buf := gst.NewBufferFromBytes(s.Data)
+	buf.SetPresentationTimestamp(gst.ClockTime(s.PTS))
+	setDTS(buf, gst.ClockTime(s.PTS))
+	if s.Duration > 0 {
+		buf.SetDuration(gst.ClockTime(s.Duration))
+	}
+	if ret := r.p.audio.PushBuffer(buf); ret != gst.FlowOK {
+		return fmt.Errorf("%w: audio: %s", ErrPush, ret)
 	}
 	return nil
 }
