@@ -55,3 +55,24 @@ func TestRunMixRejectsBadConfig(t *testing.T) {
 		t.Fatalf("no clips and no script: %v, want ErrBadConfig", err)
 	}
 }
+
+// TestDriftShortRun plays 20 s through the drift tool: every second's flash
+// finds its beep, the composite is in sync, and the figures are printed.
+func TestDriftShortRun(t *testing.T) {
+	var out strings.Builder
+	res, err := RunDrift(t.Context(), DriftConfig{Duration: 20 * time.Second, Segment: 6 * time.Second,
+		ClipDir: testenv.CacheDir(t, "drift"), MakeInputs: testenv.MakeInputsScript(t), Out: &out})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	t.Log(out.String())
+	if len(res.Points) < 14 {
+		t.Fatalf("%d flash/beep pairs in 20 s, want at least 14", len(res.Points))
+	}
+	if res.Worst > 40*time.Millisecond {
+		t.Fatalf("worst A/V offset %s, want within 40 ms (%v)", res.Worst, res.Points)
+	}
+	if !strings.Contains(out.String(), "ms per hour") {
+		t.Fatalf("no drift figure printed:\n%s", out.String())
+	}
+}
