@@ -73,7 +73,7 @@ func (n *Node) metrics() *prometheus.Registry {
 			}
 			return float64(t)
 		}))
-	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "mosaic_viewers", Help: "WHEP viewers of this node's rooms."},
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "mosaic_viewers", Help: "Viewers (WHEP sessions and HLS clients) of this node's rooms."},
 		func() float64 {
 			t := 0
 			for _, r := range n.rooms.List() {
