@@ -13,4 +13,5 @@ func liveFlags(f *pflag.FlagSet, c *node.LiveConfig) {
 	f.IntVar(&c.HLSSegmentCount, "hls-segment-count", 7, "HLS sliding window in segments (at least 7)")
 	f.DurationVar(&c.HLSPartDuration, "hls-part-duration", 0, "Low-Latency HLS part target (default 200ms)")
 	f.IntVar(&c.RTMPMaxPerRoom, "rtmp-max-outputs", 4, "RTMP outputs allowed per room")
+	f.StringVar(&c.RTMPSCAFile, "rtmps-ca-file", "", "PEM certificate authorities rtmps:// outputs trust besides the system's")
 }

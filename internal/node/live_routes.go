@@ -63,7 +63,7 @@ func (n *Node) liveRoutes(ctx context.Context, mux *http.ServeMux) {
 		}
 	}
 	if outputs, err := rtmp.New(rtmp.Config{Rooms: rtmpRooms{src}, Issuer: n.Issuer, MaxPerRoom: lc.RTMPMaxPerRoom,
-		Log: n.log}); err != nil {
+		RootCAs: n.rtmpRoots, Log: n.log}); err != nil {
 		n.log.Error("rtmp outputs disabled", "err", err)
 	} else {
 		outputs.Routes(mux)

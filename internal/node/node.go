@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"crypto/rand"
+	"crypto/x509"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -34,6 +35,8 @@ type Node struct {
 	cfg    Config
 	log    *slog.Logger
 	Issuer *auth.Issuer
+	// rtmpRoots are the roots rtmps:// outputs trust (nil: the system's).
+	rtmpRoots *x509.CertPool
 
 	redisChild  *embedded.Redis
 	s3Child     *embedded.S3
@@ -62,6 +65,10 @@ func (n *Node) URL() string { return n.cfg.PublicURL }
 func Start(ctx context.Context, cfg Config) (_ *Node, err error) {
 	cfg.defaults()
 	n := &Node{cfg: cfg, log: cfg.Log}
+	// Before anything changes the working directory.
+	if n.rtmpRoots, err = rootCAs(cfg.Live.RTMPSCAFile); err != nil {
+		return nil, err
+	}
 	defer func() {
 		if err != nil {
 			cctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
