@@ -150,7 +150,7 @@ func (f rtcpWatchFactory) NewInterceptor(string) (interceptor.Interceptor, error
 // browserLikeAPI is a pion API configured as browsers are: default codecs
 // and interceptors (NACK, reports, simulcast header extensions, TWCC), the
 // transport-wide sequence number on every packet, and an RTCP counter.
-func browserLikeAPI(t *testing.T, tags func(ssrc uint32) (mid, rid string, ok bool)) (*webrtc.API, *rtcpSeen) {
+func browserLikeAPI(t testing.TB, tags func(ssrc uint32) (mid, rid string, ok bool)) (*webrtc.API, *rtcpSeen) {
 	t.Helper()
 	me := &webrtc.MediaEngine{}
 	if err := me.RegisterDefaultCodecs(); err != nil {
