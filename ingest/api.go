@@ -26,7 +26,9 @@ type transport struct {
 // Payload types and formats the server offers and accepts.
 var (
 	videoFeedback = []webrtc.RTCPFeedback{
-		{Type: "goog-remb"}, {Type: "ccm", Parameter: "fir"},
+		// Bitrate feedback is transport-wide congestion control (TWCC, added
+		// with its header extension); no REMB is generated, so none is offered.
+		{Type: "ccm", Parameter: "fir"},
 		{Type: "nack"}, {Type: "nack", Parameter: "pli"},
 	}
 	videoCodecs = []webrtc.RTPCodecParameters{

@@ -52,8 +52,8 @@ type TrackSink interface {
 
 // SizeHinter is implemented by a video TrackSink that knows how large the
 // track is shown: the size in pixels of its tile in the room's composite
-// (0x0 while it is hidden). Ingest polls it to forward the simulcast layer
-// that fits.
+// (0x0 while it is hidden, negative for no preference). Ingest polls it to
+// forward the simulcast layer that fits.
 type SizeHinter interface {
 	DesiredSize() (width, height int)
 }

@@ -49,6 +49,16 @@ func (t *tee) WriteRTP(packet []byte) error {
 	return t.mixer.WriteRTP(packet)
 }
 
+// DesiredSize implements media.SizeHinter with the mixer's tile for the
+// track, so that ingest forwards the simulcast layer that fits it; -1×-1
+// (no preference) when the mixer's sink does not say.
+func (t *tee) DesiredSize() (width, height int) {
+	if h, ok := t.mixer.(media.SizeHinter); ok {
+		return h.DesiredSize()
+	}
+	return -1, -1
+}
+
 // WriteSenderReport implements media.TrackSink.
 func (t *tee) WriteSenderReport(sr media.SenderReport) {
 	t.mu.Lock()
