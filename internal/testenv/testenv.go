@@ -334,13 +334,3 @@ func makeInputsScript() (string, error) {
 	}
 	return "", errors.New("make-inputs.sh not found (../shared/bench or $MOSAIC_BENCH_DIR)")
 }
-
-// MakeInputsScript is the path of shared/bench/make-inputs.sh.
-func MakeInputsScript(t testing.TB) string {
-	t.Helper()
-	s, err := makeInputsScript()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
