@@ -3,9 +3,12 @@ package cluster
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"time"
+
+	"github.com/mosaic-rtc/mosaic/internal/auth"
 )
 
 // NodeAPI lists the node endpoints ServeNodeAPI answers (admin token):
@@ -30,6 +33,12 @@ func (c *Cluster) nodeAPI(w http.ResponseWriter, r *http.Request) bool {
 		return false
 	}
 	if err := c.cfg.Authorize(r); err != nil {
+		// A valid token without the admin role is forbidden; no token, or
+		// a bad one, is unauthorized.
+		if errors.Is(err, auth.ErrWrongRole) || errors.Is(err, auth.ErrWrongRoom) {
+			writeError(w, http.StatusForbidden, err.Error())
+			return true
+		}
 		w.Header().Set("WWW-Authenticate", `Bearer realm="mosaic"`)
 		writeError(w, http.StatusUnauthorized, err.Error())
 		return true

@@ -140,6 +140,17 @@ func TestAPIRoutes(t *testing.T) {
 		{"composition view token", "GET /api/recordings/{id}/compositions/{cid}", "GET", "/api/recordings/" + running.ID + "/compositions/nosuch", view, "", "", 403, nil},
 		{"cancel composition unknown recording", "DELETE /api/recordings/{id}/compositions/{cid}", "DELETE", "/api/recordings/" + unknownRec + "/compositions/nosuch", s.admin, "", "", 404, nil},
 		{"cancel composition no token", "DELETE /api/recordings/{id}/compositions/{cid}", "DELETE", "/api/recordings/" + running.ID + "/compositions/nosuch", "", "", "", 401, nil},
+		{"list compositions", "GET /api/recordings/{id}/compositions", "GET", "/api/recordings/" + running.ID + "/compositions", s.admin, "", "", 200, jsonHas("compositions")},
+		{"list compositions unknown", "GET /api/recordings/{id}/compositions", "GET", "/api/recordings/" + unknownRec + "/compositions", s.admin, "", "", 404, nil},
+		{"list compositions no token", "GET /api/recordings/{id}/compositions", "GET", "/api/recordings/" + running.ID + "/compositions", "", "", "", 401, nil},
+
+		// This node in the cluster (drain itself is tested on a node of its own).
+		{"node", "GET /api/node", "GET", "/api/node", s.admin, "", "", 200, jsonHas("id", "url")},
+		{"node no token", "GET /api/node", "GET", "/api/node", "", "", "", 401, nil},
+		{"nodes", "GET /api/nodes", "GET", "/api/nodes", s.admin, "", "", 200, jsonHas("nodes")},
+		{"nodes view token", "GET /api/nodes", "GET", "/api/nodes", view, "", "", 403, nil},
+		{"drain bad body", "POST /api/node/drain", "POST", "/api/node/drain", s.admin, "application/json", `{"timeout_s":-1}`, 400, nil},
+		{"drain no token", "POST /api/node/drain", "POST", "/api/node/drain", "", "application/json", `{}`, 401, nil},
 		{"delete while recording", "DELETE /api/recordings/{id}", "DELETE", "/api/recordings/" + running.ID, s.admin, "", "", 409, nil},
 		{"delete unknown", "DELETE /api/recordings/{id}", "DELETE", "/api/recordings/" + unknownRec, s.admin, "", "", 404, nil},
 		{"delete bad id", "DELETE /api/recordings/{id}", "DELETE", "/api/recordings/x!", s.admin, "", "", 400, nil},

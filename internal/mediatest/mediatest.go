@@ -12,6 +12,7 @@ import (
 	"image"
 	"math"
 	"os/exec"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -294,13 +295,20 @@ func DetectBeeps(path string) ([]float64, error) {
 	if len(powers) == 0 {
 		return nil, nil
 	}
-	sorted := append([]float64(nil), powers...)
-	sort.Float64s(sorted)
-	peak := sorted[len(sorted)*999/1000]
+	// The threshold is a fifth of the typical beep: the median of the
+	// loudest moment of each second. A burst that is not a beep (the start
+	// of an Opus stream decoded without its history clips for some 30 ms)
+	// moves the loudest window of the file but not that median.
+	const perSecond = rate / hop
+	var blockPeaks []float64
+	for i := 0; i < len(powers); i += perSecond {
+		blockPeaks = append(blockPeaks, slices.Max(powers[i:min(i+perSecond, len(powers))]))
+	}
+	peak := slices.Max(powers)
 	if peak <= 1e-9 {
 		return nil, nil
 	}
-	thr := peak * 0.2
+	thr := max(0.2*Median(blockPeaks), 0.01*peak)
 	var beeps []float64
 	lastOn, on := 0.0, false
 	for i, p := range powers {
