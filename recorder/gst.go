@@ -40,43 +40,24 @@ func linkPads(src, sink *gst.Pad) error {
 }
 
 // setState changes the pipeline state and waits (bounded) for it to settle.
-func setState(p *gst.Pipeline, s gst.State) error { return changeState(p, s, true) }
+func setState(p *gst.Pipeline, s gst.State) error { return changeState(p, s, stateTimeout, false) }
 
 // startFed sets playing a pipeline whose appsrcs are fed later: its sinks
 // preroll only once data flows, so an asynchronous change is not waited for.
-func startFed(p *gst.Pipeline) error { return changeState(p, gst.StatePlaying, false) }
+// GetState would block for the whole timeout on a change that only data
+// can complete: the result is just read.
+func startFed(p *gst.Pipeline) error { return changeState(p, gst.StatePlaying, 0, true) }
 
-func changeState(p *gst.Pipeline, s gst.State, waitAsync bool) error {
-	if err := p.SetState(s); err != nil {
-		return fmt.Errorf("%w: set state %s: %w", ErrPipeline, s, err)
+func changeState(p *gst.Pipeline, s gst.State, wait time.Duration, asyncOK bool) error {
+	if err := gstutil.SetState(p, s, wait, asyncOK); err != nil {
+		return fmt.Errorf("%w: %w", ErrPipeline, err)
 	}
-	timeout := gst.ClockTime(stateTimeout.Nanoseconds())
-	if !waitAsync {
-		// GetState would block for the whole timeout on an asynchronous
-		// change that only data can complete: just read the result.
-		timeout = 0
-	}
-	ret, cur := p.GetState(s, timeout)
-	switch ret {
-	case gst.StateChangeSuccess, gst.StateChangeNoPreroll:
-		return nil
-	case gst.StateChangeAsync:
-		if !waitAsync {
-			return nil
-		}
-		return fmt.Errorf("%w: state %s not reached within %s (at %s)", ErrPipeline, s, stateTimeout, cur)
-	default:
-		return fmt.Errorf("%w: state change to %s failed", ErrPipeline, s)
-	}
+	return nil
 }
 
 // busError turns an ERROR message into a Go error.
 func busError(msg *gst.Message) error {
-	gerr := msg.ParseError()
-	if gerr == nil {
-		return fmt.Errorf("%w: error from %s", ErrPipeline, msg.Source())
-	}
-	return fmt.Errorf("%w: %s: %s (%s)", ErrPipeline, msg.Source(), gerr.Error(), gerr.DebugString())
+	return fmt.Errorf("%w: %w", ErrPipeline, gstutil.BusError(msg))
 }
 
 // stopPipeline sets a pipeline to NULL, bounded in time. If GStreamer does

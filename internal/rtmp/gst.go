@@ -32,27 +32,13 @@ func linkChain(elems ...*gst.Element) error {
 }
 
 func setState(p *gst.Pipeline, s gst.State) error {
-	if err := p.SetState(s); err != nil {
-		return fmt.Errorf("%w: set state %s: %w", ErrPipeline, s, err)
+	// Playing may stay asynchronous: the sink prerolls once data flows.
+	if err := gstutil.SetState(p, s, stateTimeout, s == gst.StatePlaying); err != nil {
+		return fmt.Errorf("%w: %w", ErrPipeline, err)
 	}
-	ret, cur := p.GetState(s, gst.ClockTime(stateTimeout.Nanoseconds()))
-	switch ret {
-	case gst.StateChangeSuccess, gst.StateChangeNoPreroll:
-		return nil
-	case gst.StateChangeAsync:
-		if s == gst.StatePlaying {
-			return nil // the sink prerolls once data flows
-		}
-		return fmt.Errorf("%w: state %s not reached within %s (at %s)", ErrPipeline, s, stateTimeout, cur)
-	default:
-		return fmt.Errorf("%w: state change to %s failed", ErrPipeline, s)
-	}
+	return nil
 }
 
 func busError(msg *gst.Message) error {
-	gerr := msg.ParseError()
-	if gerr == nil {
-		return fmt.Errorf("%w: error from %s", ErrPipeline, msg.Source())
-	}
-	return fmt.Errorf("%w: %s: %s", ErrPipeline, msg.Source(), gerr.Error())
+	return fmt.Errorf("%w: %w", ErrPipeline, gstutil.BusError(msg))
 }
