@@ -47,6 +47,7 @@ type input struct {
 
 	keyframe *limiter
 	clock    trackClock
+	lastLook int64    // unix ns of the last packet lip-sync looked at (streaming thread only)
 	level    loudness // audio only
 	decoded  atomic.Uint64
 	closed   atomic.Bool
@@ -202,6 +203,13 @@ func nameFont(tileWidth int) string {
 // onJitterOut places every packet leaving the jitterbuffer on the sender's
 // clock (once a sender report came) and updates lip-sync when that moved.
 func (in *input) onJitterOut(_ *gst.Pad, info *gst.PadProbeInfo) gst.PadProbeReturn {
+	// d moves slowly: one look every few milliseconds is enough, the rest
+	// of a frame's packets pass without reading the buffer.
+	now := time.Now().UnixNano()
+	if now-in.lastLook < int64(syncLookInterval) {
+		return gst.PadProbeOK
+	}
+	in.lastLook = now
 	buf := info.GetBuffer()
 	if buf == nil {
 		return gst.PadProbeOK

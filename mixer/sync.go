@@ -29,6 +29,9 @@ const maxSyncOffset = time.Second
 // adds to the composite's frame-grid error (up to half a frame).
 const resyncThreshold = time.Millisecond
 
+// syncLookInterval is how often a packet leaving the jitterbuffer is looked at.
+const syncLookInterval = 10 * time.Millisecond
+
 // dChange is how far d must move before the participant's offsets are
 // recomputed (the jitterbuffer moves its estimate a little with every packet).
 const dChange = 250 * time.Microsecond
