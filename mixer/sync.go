@@ -49,15 +49,14 @@ type trackClock struct {
 	offset time.Duration // currently applied lip-sync offset (on top of base)
 }
 
-// report keeps the latest sender report; false if it carries no time.
-func (c *trackClock) report(sr media.SenderReport) bool {
+// report keeps the latest sender report; one without a time is ignored.
+func (c *trackClock) report(sr media.SenderReport) {
 	if sr.NTPTime == 0 {
-		return false
+		return
 	}
 	c.mu.Lock()
 	c.sr, c.haveSR = sr, true
 	c.mu.Unlock()
-	return true
 }
 
 // observe places a packet (RTP timestamp ts, running time pts) on the
