@@ -135,8 +135,9 @@ func (m *Mixer) discard(in *input) error {
 	return err
 }
 
-// applyLayout places every video input according to the current layout.
-func (m *Mixer) applyLayout() error {
+// placements are the video inputs in the order the layout places them,
+// with their tiles (same index) under the current layout.
+func (m *Mixer) placements() (Layout, []*input, []Rect) {
 	m.mu.Lock()
 	layout := m.layout
 	var videos []*input
@@ -148,7 +149,12 @@ func (m *Mixer) applyLayout() error {
 	sort.Slice(videos, func(i, j int) bool { return videos[i].id < videos[j].id })
 	focus := m.focusIndex(videos)
 	m.mu.Unlock()
-	tiles := layout.tiles(len(videos), focus, m.cfg.Width, m.cfg.Height)
+	return layout, videos, layout.tiles(len(videos), focus, m.cfg.Width, m.cfg.Height)
+}
+
+// applyLayout places every video input according to the current layout.
+func (m *Mixer) applyLayout() error {
+	layout, videos, tiles := m.placements()
 	var errs []error
 	for i, in := range videos {
 		t := tiles[i]
