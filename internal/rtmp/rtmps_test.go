@@ -2,16 +2,9 @@ package rtmp
 
 import (
 	"bytes"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
 	"io"
-	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -25,32 +18,6 @@ import (
 	"github.com/mosaic-rtc/mosaic/internal/mediatest"
 	"github.com/mosaic-rtc/mosaic/internal/testenv"
 )
-
-// testCA makes a private CA and a server certificate for 127.0.0.1 signed
-// by it: the CA's PEM, and the server's key pair.
-func testCA(t *testing.T) (string, tls.Certificate) {
-	t.Helper()
-	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	ca := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "mosaic test CA"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
-	caDER, err := x509.CreateCertificate(rand.Reader, ca, ca, &caKey.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	caCert, _ := x509.ParseCertificate(caDER)
-	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	leaf := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "127.0.0.1"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, DNSNames: []string{"localhost"},
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
-	der, err := x509.CreateCertificate(rand.Reader, leaf, caCert, &key.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER})),
-		tls.Certificate{Certificate: [][]byte{der, caDER}, PrivateKey: key}
-}
 
 // tlsTerminator is an RTMPS front for a plain RTMP server: it completes
 // the TLS handshake and copies the connection to backend.
@@ -155,7 +122,7 @@ func TestRTMPSPushVerifiesCertificate(t *testing.T) {
 	admin, _ := iss.Mint("show", "ops", auth.RoleAdmin, time.Hour)
 	a := api{t: t, base: hs.URL, token: admin}
 
-	caPEM, cert := testCA(t)
+	caPEM, cert := testenv.TLSCert(t)
 	plain, secure := testenv.FreePort(t), testenv.FreePort(t)
 	rx := listen(t, plain, filepath.Join(t.TempDir(), "rtmps.flv"))
 	front := terminate(t, secure, fmt.Sprintf("127.0.0.1:%d", plain), cert)
