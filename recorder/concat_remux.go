@@ -668,24 +668,32 @@ func (r *remux) trak(w *boxWriter, t *remuxTrack, co64 bool) {
 	})
 }
 
+// runTable writes a table of the runs of equal items among n, after its
+// entry count: entry(first, length) writes the entry of each run.
+func (w *boxWriter) runTable(n int, same func(i, j int) bool, entry func(first, length int)) {
+	at := len(w.b)
+	w.u32(0)
+	var runs uint32
+	for i := 0; i < n; {
+		j := i + 1
+		for j < n && same(i, j) {
+			j++
+		}
+		entry(i, j-i)
+		runs++
+		i = j
+	}
+	binary.BigEndian.PutUint32(w.b[at:], runs)
+}
+
 func (t *remuxTrack) stbl(w *boxWriter, co64 bool) {
 	w.raw(t.stsd)
 	// stts: runs of equal durations.
 	w.full("stts", 0, 0, func() {
-		at := len(w.b)
-		w.u32(0)
-		var runs uint32
-		for i := 0; i < len(t.durs); {
-			j := i + 1
-			for j < len(t.durs) && t.durs[j] == t.durs[i] {
-				j++
-			}
-			w.u32(uint32(j - i))
+		w.runTable(len(t.durs), func(i, j int) bool { return t.durs[i] == t.durs[j] }, func(i, n int) {
+			w.u32(uint32(n))
 			w.u32(t.durs[i])
-			runs++
-			i = j
-		}
-		binary.BigEndian.PutUint32(w.b[at:], runs)
+		})
 	})
 	hasCTO, negative := false, false
 	for _, c := range t.ctos {
@@ -698,20 +706,10 @@ func (t *remuxTrack) stbl(w *boxWriter, co64 bool) {
 			version = 1
 		}
 		w.full("ctts", version, 0, func() {
-			at := len(w.b)
-			w.u32(0)
-			var runs uint32
-			for i := 0; i < len(t.ctos); {
-				j := i + 1
-				for j < len(t.ctos) && t.ctos[j] == t.ctos[i] {
-					j++
-				}
-				w.u32(uint32(j - i))
+			w.runTable(len(t.ctos), func(i, j int) bool { return t.ctos[i] == t.ctos[j] }, func(i, n int) {
+				w.u32(uint32(n))
 				w.u32(uint32(t.ctos[i]))
-				runs++
-				i = j
-			}
-			binary.BigEndian.PutUint32(w.b[at:], runs)
+			})
 		})
 	}
 	var nonSync int
@@ -732,21 +730,11 @@ func (t *remuxTrack) stbl(w *boxWriter, co64 bool) {
 	}
 	// stsc: runs of chunks with the same number of samples.
 	w.full("stsc", 0, 0, func() {
-		at := len(w.b)
-		w.u32(0)
-		var runs uint32
-		for i := 0; i < len(t.chunks); {
-			j := i + 1
-			for j < len(t.chunks) && t.chunks[j].samples == t.chunks[i].samples {
-				j++
-			}
+		w.runTable(len(t.chunks), func(i, j int) bool { return t.chunks[i].samples == t.chunks[j].samples }, func(i, _ int) {
 			w.u32(uint32(i + 1))
 			w.u32(uint32(t.chunks[i].samples))
 			w.u32(1)
-			runs++
-			i = j
-		}
-		binary.BigEndian.PutUint32(w.b[at:], runs)
+		})
 	})
 	w.full("stsz", 0, 0, func() {
 		same := true
