@@ -290,9 +290,18 @@ func TestFinalizeUsesKeptSegments(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	eventually(t, time.Minute, "segments uploaded", func() bool {
+	// A segment is marked uploaded, then moved to the kept copies.
+	eventually(t, time.Minute, "segments uploaded and moved", func() bool {
 		got, err := e.cat.Get(ctx, rec.ID)
-		return err == nil && len(got.Segments) == 3 && got.AllUploaded()
+		if err != nil || len(got.Segments) != 3 || !got.AllUploaded() {
+			return false
+		}
+		for _, p := range paths {
+			if _, err := os.Stat(p); !errors.Is(err, os.ErrNotExist) {
+				return false
+			}
+		}
+		return true
 	})
 	kept := filepath.Join(data, "tmp", "kept", rec.ID)
 	for i, p := range paths {
