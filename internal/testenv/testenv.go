@@ -67,15 +67,26 @@ func FreePort(t testing.TB) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
-// FreeUDPPort returns a loopback UDP port that was free a moment ago.
+// FreeUDPPort returns a UDP port that was free a moment ago, with the TCP
+// port of the same number free too.
 func FreeUDPPort(t testing.TB) int {
 	t.Helper()
-	c, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("free udp port: %v", err)
+	// The media port takes the same number for ICE-TCP on every address:
+	// a port whose TCP side is taken is no use.
+	for range 20 {
+		c, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatalf("free udp port: %v", err)
+		}
+		port := c.LocalAddr().(*net.UDPAddr).Port
+		c.Close()
+		if ln, err := net.Listen("tcp4", fmt.Sprintf(":%d", port)); err == nil {
+			ln.Close()
+			return port
+		}
 	}
-	defer c.Close()
-	return c.LocalAddr().(*net.UDPAddr).Port
+	t.Fatal("free udp port: none whose tcp port is free too")
+	return 0
 }
 
 // WaitTCP waits until addr accepts connections.
