@@ -109,7 +109,7 @@ func (m *Mixer) removeInput(in *input, drain bool) error {
 		in.log.Info("placeholder removed")
 		return err
 	}
-	in.log.Info("track removed", "decoded", in.decoded.Load())
+	in.log.Info("track removed", "decoded", in.decoded.read().buffers)
 	if in.spec.kind == media.Video {
 		m.mu.Lock()
 		m.videoLeft[in.info.Participant] = time.Now()
@@ -132,7 +132,23 @@ func (m *Mixer) discard(in *input) error {
 	if rerr := m.pipeline.Remove(in.bin.Element); rerr != nil {
 		err = errors.Join(err, fmt.Errorf("%w: remove input %d: %w", ErrPipeline, in.id, rerr))
 	}
+	in.releaseMarks()
 	return err
+}
+
+// lookSync lets every input's lip-sync look at its latest packet.
+func (m *Mixer) lookSync() {
+	m.mu.Lock()
+	inputs := make([]*input, 0, len(m.inputs))
+	for _, in := range m.inputs {
+		if !in.placeholder {
+			inputs = append(inputs, in)
+		}
+	}
+	m.mu.Unlock()
+	for _, in := range inputs {
+		in.lookSync()
+	}
 }
 
 // placements are the video inputs in the order the layout places them,

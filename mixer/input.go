@@ -1,7 +1,6 @@
 package mixer
 
 import (
-	"encoding/binary"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -38,7 +37,6 @@ type input struct {
 	// nameOverlay (video only, nil without a name) writes the participant's name in the tile.
 	nameOverlay *gst.Element
 	queueSrc    *gst.Pad // lip-sync offset is applied here
-	jitterSrc   *gst.Pad // lip-sync looks at every packet leaving the jitterbuffer here
 	aggPad      *gst.Pad // compositor or audiomixer request pad
 
 	// placeholder marks the mixer's own name card for a participant without video.
@@ -47,12 +45,15 @@ type input struct {
 
 	keyframe *limiter
 	clock    trackClock
-	lastLook int64    // unix ns of the last packet lip-sync looked at (streaming thread only)
-	level    loudness // audio only
-	decoded  atomic.Uint64
-	closed   atomic.Bool
-	eosOnce  sync.Once
-	eos      chan struct{}
+	// Native probes: the latest packet leaving the jitterbuffer (for
+	// lip-sync), decoded frames, and (audio) the loudness for the speaker layout.
+	jitterOut *mark
+	decoded   *mark
+	level     *mark
+	looked    uint64 // packets lip-sync had seen at its last look (owner goroutine)
+	closed    atomic.Bool
+	eosOnce   sync.Once
+	eos       chan struct{}
 }
 
 func (in *input) name(role string) string { return fmt.Sprintf("in%d-%s", in.id, role) }
@@ -130,13 +131,13 @@ func (in *input) build() error {
 	if ghost == nil || !in.bin.AddPad(ghost.Pad) {
 		return fmt.Errorf("%w: input %d: ghost pad", ErrPipeline, in.id)
 	}
-	in.jitterSrc = jb.GetStaticPad("src")
-	in.jitterSrc.AddProbe(gst.PadProbeTypeBuffer, in.onJitterOut)
+	if in.jitterOut, err = watchRTP(jb.GetStaticPad("src")); err != nil {
+		return err
+	}
+	if in.decoded, err = countBuffers(dec.GetStaticPad("src")); err != nil {
+		return err
+	}
 	depay.GetStaticPad("sink").AddProbe(gst.PadProbeTypeEventUpstream, in.onUpstreamEvent)
-	dec.GetStaticPad("src").AddProbe(gst.PadProbeTypeBuffer, func(*gst.Pad, *gst.PadProbeInfo) gst.PadProbeReturn {
-		in.decoded.Add(1)
-		return gst.PadProbeOK
-	})
 	in.queueSrc.AddProbe(gst.PadProbeTypeEventDownstream, in.onQueueEvent)
 	return nil
 }
@@ -177,7 +178,9 @@ func (in *input) convert() ([]*gst.Element, error) {
 	if err != nil {
 		return nil, err
 	}
-	caps.GetStaticPad("src").AddProbe(gst.PadProbeTypeBuffer, in.onAudio)
+	if in.level, err = watchLevel(caps.GetStaticPad("src"), levelSmoothing); err != nil {
+		return nil, err
+	}
 	return []*gst.Element{conv, res, caps}, nil
 }
 
@@ -200,29 +203,25 @@ func nameFont(tileWidth int) string {
 	return fmt.Sprintf("Sans Bold %d", size)
 }
 
-// onJitterOut places every packet leaving the jitterbuffer on the sender's
-// clock (once a sender report came) and updates lip-sync when that moved.
-func (in *input) onJitterOut(_ *gst.Pad, info *gst.PadProbeInfo) gst.PadProbeReturn {
-	// d moves slowly: one look every few milliseconds is enough, the rest
-	// of a frame's packets pass without reading the buffer.
-	now := time.Now().UnixNano()
-	if now-in.lastLook < int64(syncLookInterval) {
-		return gst.PadProbeOK
+// lookSync places the latest packet that left the jitterbuffer on the
+// sender's clock (once a sender report came) and updates lip-sync when
+// that moved. It runs on the owner goroutine every syncLookInterval.
+func (in *input) lookSync() {
+	r := in.jitterOut.read()
+	if !r.haveRTP || r.buffers == in.looked {
+		return
 	}
-	in.lastLook = now
-	buf := info.GetBuffer()
-	if buf == nil {
-		return gst.PadProbeOK
-	}
-	pts, ok := clockDuration(buf.PresentationTimestamp())
-	hdr := buf.Extract(4, 4)
-	if !ok || len(hdr) != 4 {
-		return gst.PadProbeOK
-	}
-	if in.clock.observe(binary.BigEndian.Uint32(hdr), pts, in.clockRate()) && !in.closed.Load() {
+	in.looked = r.buffers
+	if in.clock.observe(r.rtpTS, r.pts, in.clockRate()) && !in.closed.Load() {
 		in.m.resync(in.info.Participant)
 	}
-	return gst.PadProbeOK
+}
+
+// releaseMarks gives up the native probes' records once the branch is gone.
+func (in *input) releaseMarks() {
+	in.jitterOut.release()
+	in.decoded.release()
+	in.level.release()
 }
 
 // onUpstreamEvent turns the depayloader's keyframe requests into a PLI upstream.

@@ -29,6 +29,7 @@ package mixer
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -59,6 +60,7 @@ type Mixer struct {
 	stats      counters
 	aacPriming time.Duration // subtracted from AAC timestamps
 	limit      *peakLimiter  // on the audio mix
+	handoff    *handoff      // the appsinks' samples to Go
 
 	infoMu   sync.Mutex
 	info     media.StreamInfo
@@ -109,11 +111,15 @@ func New(cfg Config) (*Mixer, error) {
 	}
 	m.keyframe = newLimiter(keyframeInterval, m.forceKeyUnit)
 	m.out.OnSubscribe = func(*media.Reader) { m.RequestKeyframe() }
-	if err := m.buildVideo(); err != nil {
+	if m.handoff, err = newHandoff(); err != nil {
 		return nil, err
 	}
+	go m.handoff.run()
+	if err := m.buildVideo(); err != nil {
+		return nil, errors.Join(err, m.handoff.stop())
+	}
 	if err := m.buildAudio(); err != nil {
-		return nil, err
+		return nil, errors.Join(err, m.handoff.stop())
 	}
 	busMsgs := make(chan *gst.Message, 64)
 	go m.readBus(busMsgs)
@@ -241,10 +247,14 @@ func (m *Mixer) run(busMsgs <-chan *gst.Message) {
 	defer close(m.done)
 	tick := time.NewTicker(speakerTick)
 	defer tick.Stop()
+	look := time.NewTicker(syncLookInterval)
+	defer look.Stop()
 	for {
 		select {
 		case f := <-m.cmds:
 			f()
+		case <-look.C:
+			m.lookSync()
 		case <-tick.C:
 			m.updateSpeaker()
 			if !m.closing {
@@ -258,17 +268,20 @@ func (m *Mixer) run(busMsgs <-chan *gst.Message) {
 	}
 }
 
-// readBus forwards bus messages to the owner until stop.
+// readBus forwards bus messages to the owner until stop. It waits in
+// GStreamer without a timeout (a waiting loop that wakes up every few
+// milliseconds costs the whole process scheduler work); shutdown posts a
+// message to wake it.
 func (m *Mixer) readBus(out chan<- *gst.Message) {
 	defer close(m.busDone)
 	bus := m.pipeline.GetPipelineBus()
 	for {
+		msg := bus.TimedPop(gst.ClockTimeNone)
 		select {
 		case <-m.stop:
 			return
 		default:
 		}
-		msg := bus.TimedPop(gst.ClockTime((100 * time.Millisecond).Nanoseconds()))
 		if msg == nil {
 			continue
 		}
@@ -331,9 +344,13 @@ func (m *Mixer) shutdown() {
 		close(m.stop)
 	}
 	<-m.done
+	m.pipeline.GetPipelineBus().Post(gst.NewApplicationMessage(m.pipeline, gst.NewStructure("mosaic-stop")))
 	<-m.busDone
 	if err := setState(m.pipeline.Element, gst.StateNull, stopTimeout); err != nil {
 		m.log.Error("pipeline stop", "err", err)
+	}
+	if err := m.handoff.stop(); err != nil {
+		m.log.Warn("output handoff stop", "err", err)
 	}
 	m.out.Close()
 }

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/go-gst/go-gst/gst"
-	"github.com/go-gst/go-gst/gst/app"
 
 	"github.com/mosaic-rtc/mosaic/internal/media"
 )
@@ -112,9 +111,7 @@ func (m *Mixer) buildVideo() error {
 	}
 	m.compositor, m.encoder = comp, enc
 	codec := m.cfg.VideoCodec
-	app.SinkFromElement(sink).SetCallbacks(&app.SinkCallbacks{
-		NewSampleFunc: m.onSample(media.Video, codec),
-	})
+	m.handoff.attach(sink, m.publish(media.Video, codec))
 	return nil
 }
 
@@ -231,10 +228,12 @@ func (m *Mixer) buildAudio() error {
 		}
 	}
 	m.audiomixer = mix
-	mixCaps.GetStaticPad("src").AddProbe(gst.PadProbeTypeBuffer, m.limit.onBuffer)
+	if err := m.limit.attach(mixCaps.GetStaticPad("src")); err != nil {
+		return err
+	}
 	aacSink.GetStaticPad("sink").AddProbe(gst.PadProbeTypeEventDownstream, m.onAACCaps)
-	app.SinkFromElement(aacSink).SetCallbacks(&app.SinkCallbacks{NewSampleFunc: m.onSample(media.Audio, media.AAC)})
-	app.SinkFromElement(opusSink).SetCallbacks(&app.SinkCallbacks{NewSampleFunc: m.onSample(media.Audio, media.Opus)})
+	m.handoff.attach(aacSink, m.publish(media.Audio, media.AAC))
+	m.handoff.attach(opusSink, m.publish(media.Audio, media.Opus))
 	return nil
 }
 
@@ -244,49 +243,29 @@ func outputSink(name string) (*gst.Element, error) {
 		p("drop", true), p("enable-last-sample", false), p("emit-signals", false))
 }
 
-// onSample publishes one encoded buffer on Output().
-func (m *Mixer) onSample(kind media.Kind, codec media.Codec) func(*app.Sink) gst.FlowReturn {
-	return func(s *app.Sink) gst.FlowReturn {
-		smp := s.PullSample()
-		if smp == nil {
-			return gst.FlowEOS
-		}
-		buf := smp.GetBuffer()
-		if buf == nil {
-			return gst.FlowOK
-		}
-		out := media.Sample{Kind: kind, Codec: codec, Data: buf.Bytes(),
-			Keyframe: kind == media.Audio || !buf.HasFlags(gst.BufferFlagDeltaUnit)}
-		pts, ok := clockDuration(buf.PresentationTimestamp())
-		if !ok {
+// publish puts one encoded buffer on Output(). It runs on the handoff goroutine.
+func (m *Mixer) publish(kind media.Kind, codec media.Codec) func(outSample) {
+	return func(s outSample) {
+		if !s.hasPTS {
 			m.stats.untimed.Add(1)
-			return gst.FlowOK
+			return
 		}
-		// Encoders may shift their segment (x264enc starts at 1000 h); what
-		// the room's consumers need is running time.
-		seg := smp.GetSegment()
-		toRunning := func(pos time.Duration) time.Duration {
-			if seg == nil || seg.GetFormat() != gst.FormatTime {
-				return pos
-			}
-			return pos - time.Duration(seg.GetStart()) + time.Duration(seg.GetBase())
-		}
-		out.PTS = toRunning(pts)
+		out := media.Sample{Kind: kind, Codec: codec, Data: s.data, PTS: s.pts, DTS: s.pts,
+			Keyframe: kind == media.Audio || !s.delta}
 		if codec == media.AAC {
 			// Decoders output the encoder's priming samples first; start
 			// the AAC timeline that much earlier so the sound lines up.
 			out.PTS = max(out.PTS-m.aacPriming, 0)
+			out.DTS = out.PTS
 		}
-		out.DTS = out.PTS
-		if dts, ok := clockDuration(buf.DecodingTimestamp()); ok {
-			out.DTS = toRunning(dts)
+		if s.hasDTS {
+			out.DTS = s.dts
 		}
-		if d, ok := clockDuration(buf.Duration()); ok {
-			out.Duration = d
+		if s.hasDur {
+			out.Duration = s.duration
 		}
 		m.stats.countOutput(codec, out.Keyframe)
 		m.out.Publish(out)
-		return gst.FlowOK
 	}
 }
 

@@ -1,12 +1,7 @@
 package mixer
 
 import (
-	"encoding/binary"
-	"math"
-	"sync/atomic"
 	"time"
-
-	"github.com/go-gst/go-gst/gst"
 
 	"github.com/mosaic-rtc/mosaic/internal/media"
 )
@@ -23,33 +18,6 @@ const (
 	levelSmoothing   = 0.1    // weight of a new 20 ms buffer in the average
 )
 
-// loudness is an exponentially smoothed mean square of F32 samples (0..1 for full scale).
-type loudness struct{ bits atomic.Uint64 }
-
-func (l *loudness) get() float64 { return math.Float64frombits(l.bits.Load()) }
-
-func (l *loudness) add(pcm []byte) {
-	n := len(pcm) / 4
-	if n == 0 {
-		return
-	}
-	var sum float64
-	for i := 0; i+3 < len(pcm); i += 4 {
-		v := float64(math.Float32frombits(binary.LittleEndian.Uint32(pcm[i:])))
-		sum += v * v
-	}
-	avg := l.get()*(1-levelSmoothing) + sum/float64(n)*levelSmoothing
-	l.bits.Store(math.Float64bits(avg))
-}
-
-// onAudio measures an audio track's decoded, converted samples.
-func (in *input) onAudio(_ *gst.Pad, info *gst.PadProbeInfo) gst.PadProbeReturn {
-	if buf := info.GetBuffer(); buf != nil {
-		in.level.add(buf.Bytes())
-	}
-	return gst.PadProbeOK
-}
-
 // updateSpeaker moves the speaker layout's main tile to the loudest
 // participant. It runs on the owner goroutine.
 func (m *Mixer) updateSpeaker() {
@@ -61,7 +29,7 @@ func (m *Mixer) updateSpeaker() {
 		if in.spec.kind != media.Audio {
 			continue
 		}
-		lv := in.level.get()
+		lv := in.level.read().level
 		if in.info.Participant == m.speaker {
 			current = max(current, lv)
 		}

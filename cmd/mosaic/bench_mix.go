@@ -25,9 +25,11 @@ directory has none long enough) in real time as RTP through one room's mixer
 --duration, and print this process's CPU seconds per media second
 (getrusage). Then run the bare composite script on the same clips as fast as it
 goes, take its CPU from the child's rusage, and print the ratio and rooms per
-2 cores. --bare "" skips the comparison.`,
+2 cores. --bare "" skips the comparison. The machine's speed drifts: --repeat
+pairs each mixer run with a bare run and reports the median ratio.`,
 		Example: `  mosaic bench mix --inputs 4
-  mosaic bench mix --inputs 9 --duration 30s --clips .cache/inputs`,
+  mosaic bench mix --inputs 9 --duration 30s --clips .cache/inputs
+  mosaic bench mix --inputs 4 --repeat 5`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := prepare(cmd); err != nil {
 				return err
@@ -42,6 +44,7 @@ goes, take its CPU from the child's rusage, and print the ratio and rooms per
 	}
 	f := cmd.Flags()
 	f.IntVar(&cfg.Inputs, "inputs", cfg.Inputs, "participants in the room (clips are reused in turn)")
+	f.IntVar(&cfg.Repeat, "repeat", 1, "mixer and bare runs, alternating; the pair with the median ratio is the result")
 	f.DurationVar(&cfg.Duration, "duration", cfg.Duration, "media time mixed in real time")
 	f.StringVar(&cfg.ClipDir, "clips", ".cache/inputs", "directory of reference clips p1.webm…")
 	f.StringVar(&cfg.MakeInputs, "make-inputs", "../shared/bench/make-inputs.sh", "script that makes the clips when missing")
