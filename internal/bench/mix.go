@@ -198,21 +198,8 @@ func runMixer(ctx context.Context, cfg MixConfig, clips []string) (MixResult, er
 		feeds = append(feeds, f)
 	}
 	start, cpu0, st0 := time.Now(), processCPU(), m.Stats()
-	fctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	errs := make(chan error, len(feeds))
-	for _, f := range feeds {
-		go func() { errs <- f.run(fctx, start, cfg.Duration) }()
-	}
-	var ferr error
-	for range feeds {
-		if err := <-errs; err != nil && ferr == nil {
-			ferr = err
-			cancel()
-		}
-	}
-	if ferr != nil {
-		return res, ferr
+	if err := playFeeds(ctx, feeds, start, cfg.Duration); err != nil {
+		return res, err
 	}
 	st := m.Stats()
 	res.MediaSeconds = time.Since(start).Seconds()

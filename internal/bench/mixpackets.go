@@ -13,6 +13,7 @@ import (
 	"github.com/go-gst/go-gst/gst"
 	"github.com/go-gst/go-gst/gst/app"
 
+	"github.com/mosaic-rtc/mosaic/internal/gstutil"
 	"github.com/mosaic-rtc/mosaic/internal/media"
 	"github.com/mosaic-rtc/mosaic/mixer"
 )
@@ -59,6 +60,7 @@ func loadClipPackets(clip string, limit time.Duration) (*clipPackets, error) {
 	if limit <= 0 {
 		limit = loopGrain
 	}
+	gstutil.Init()
 	pl, err := gst.NewPipeline("load")
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrMixPipeline, err)
@@ -176,17 +178,28 @@ func loadClipPackets(clip string, limit time.Duration) (*clipPackets, error) {
 	return c, nil
 }
 
-// packetFeed plays one participant's loaded clip into a mixer in real time,
-// with a sender report per track every second.
+// packetFeed plays one participant's loaded clip into a mixer, with a
+// sender report per track every second. It loops the clip with sequence
+// numbers and timestamps carried on.
 type packetFeed struct {
-	clip  *clipPackets
-	ssrc  uint32
-	sinks []media.TrackSink
+	clip    *clipPackets
+	ssrc    uint32
+	sinks   []media.TrackSink
+	loop    int // current pass over the clip
+	next    int // index of the next packet in clip.packets
+	tracks  []feedState
+	scratch []byte
+}
+
+type feedState struct {
+	packets, octets uint32
+	lastSR          time.Duration
 }
 
 func newPacketFeed(m *mixer.Mixer, clip *clipPackets, participant string, ssrc uint32) (*packetFeed, error) {
-	f := &packetFeed{clip: clip, ssrc: ssrc}
+	f := &packetFeed{clip: clip, ssrc: ssrc, tracks: make([]feedState, len(clip.tracks)), scratch: make([]byte, 0, 1500)}
 	for i, tr := range clip.tracks {
+		f.tracks[i].lastSR = -time.Hour
 		info := media.TrackInfo{Participant: participant, Name: participant, TrackID: string(tr.kind), Kind: tr.kind,
 			MimeType: tr.mime, ClockRate: tr.clock, PayloadType: tr.pt, SSRC: ssrc + uint32(i)}
 		if tr.kind == media.Audio {
@@ -201,57 +214,74 @@ func newPacketFeed(m *mixer.Mixer, clip *clipPackets, participant string, ssrc u
 	return f, nil
 }
 
-// run sends the packets at their times from start until limit (looping the
-// clip with continuing sequence numbers and timestamps) or until ctx ends.
-func (f *packetFeed) run(ctx context.Context, start time.Time, limit time.Duration) error {
-	type state struct {
-		packets, octets uint32
-		lastSR          time.Duration
+// due is the send time of the next packet from the feed's start.
+func (f *packetFeed) due() time.Duration {
+	return time.Duration(f.loop)*f.clip.span + f.clip.packets[f.next].at
+}
+
+// send writes the next packet (and a sender report when one is due).
+func (f *packetFeed) send(start time.Time) error {
+	pk, loop, at := f.clip.packets[f.next], f.loop, f.due()
+	if f.next++; f.next == len(f.clip.packets) {
+		f.next, f.loop = 0, f.loop+1
 	}
-	st := make([]state, len(f.clip.tracks))
-	for i := range st {
-		st[i].lastSR = -time.Hour
+	tr := f.clip.tracks[pk.track]
+	f.scratch = append(f.scratch[:0], pk.data...)
+	if len(f.scratch) < 12 {
+		return nil
 	}
-	timer := time.NewTimer(0)
+	pkt := f.scratch
+	seq := binary.BigEndian.Uint16(pkt[2:]) + uint16(loop*tr.packets)
+	ts := binary.BigEndian.Uint32(pkt[4:]) + uint32(int64(loop)*int64(f.clip.span)*int64(tr.clock)/int64(time.Second))
+	binary.BigEndian.PutUint16(pkt[2:], seq)
+	binary.BigEndian.PutUint32(pkt[4:], ts)
+	binary.BigEndian.PutUint32(pkt[8:], f.ssrc+uint32(pk.track))
+	sink := f.sinks[pk.track]
+	if err := sink.WriteRTP(pkt); err != nil {
+		return fmt.Errorf("feed %s: %w", tr.kind, err)
+	}
+	st := &f.tracks[pk.track]
+	st.packets++
+	st.octets += uint32(len(pkt) - 12)
+	if at-st.lastSR >= time.Second {
+		st.lastSR = at
+		sink.WriteSenderReport(media.SenderReport{SSRC: f.ssrc + uint32(pk.track), NTPTime: ntpTime(start.Add(at)),
+			RTPTime: ts, PacketCount: st.packets, OctetCount: st.octets, Arrival: time.Now()})
+	}
+	return nil
+}
+
+// playFeeds sends every feed's packets at their times from start until
+// limit or until ctx ends. One goroutine plays them all, sending whatever
+// is due at each wake-up, so the harness adds few wake-ups to the
+// measured process.
+func playFeeds(ctx context.Context, feeds []*packetFeed, start time.Time, limit time.Duration) error {
+	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
-	<-timer.C
-	scratch := make([]byte, 0, 1500)
-	for loop := 0; ; loop++ {
-		base := time.Duration(loop) * f.clip.span
-		for _, pk := range f.clip.packets {
-			at := base + pk.at
-			if at >= limit {
-				return nil
+	for {
+		var first *packetFeed
+		for _, f := range feeds {
+			if f.due() < limit && (first == nil || f.due() < first.due()) {
+				first = f
 			}
-			if wait := time.Until(start.Add(at)); wait > 0 {
-				timer.Reset(wait)
-				select {
-				case <-timer.C:
-				case <-ctx.Done():
-					return ctx.Err()
+		}
+		if first == nil {
+			return nil
+		}
+		if wait := time.Until(start.Add(first.due())); wait > 0 {
+			timer.Reset(wait)
+			select {
+			case <-timer.C:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		now := time.Since(start)
+		for _, f := range feeds {
+			for f.due() < limit && f.due() <= now {
+				if err := f.send(start); err != nil {
+					return err
 				}
-			}
-			tr := f.clip.tracks[pk.track]
-			scratch = append(scratch[:0], pk.data...)
-			if len(scratch) < 12 {
-				continue
-			}
-			seq := binary.BigEndian.Uint16(scratch[2:]) + uint16(loop*tr.packets)
-			ts := binary.BigEndian.Uint32(scratch[4:]) + uint32(int64(loop)*int64(f.clip.span)*int64(tr.clock)/int64(time.Second))
-			binary.BigEndian.PutUint16(scratch[2:], seq)
-			binary.BigEndian.PutUint32(scratch[4:], ts)
-			binary.BigEndian.PutUint32(scratch[8:], f.ssrc+uint32(pk.track))
-			sink := f.sinks[pk.track]
-			if err := sink.WriteRTP(scratch); err != nil {
-				return fmt.Errorf("feed %s: %w", tr.kind, err)
-			}
-			s := &st[pk.track]
-			s.packets++
-			s.octets += uint32(len(scratch) - 12)
-			if at-s.lastSR >= time.Second {
-				s.lastSR = at
-				sink.WriteSenderReport(media.SenderReport{SSRC: f.ssrc + uint32(pk.track), NTPTime: ntpTime(start.Add(at)),
-					RTPTime: ts, PacketCount: s.packets, OctetCount: s.octets, Arrival: time.Now()})
 			}
 		}
 	}
