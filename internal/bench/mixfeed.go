@@ -47,18 +47,8 @@ func startClipFeed(m *mixer.Mixer, clip, participant string, ssrc uint32, limit 
 		return nil, fmt.Errorf("%w: %w", ErrMixPipeline, err)
 	}
 	f := &clipFeed{pipeline: pl, failed: make(chan error, 1), eos: make(chan struct{}), wall: time.Now()}
-	src, err := gstElement("filesrc", "src", map[string]string{"location": clip})
+	demux, err := addClipDemux(pl, clip)
 	if err != nil {
-		return nil, err
-	}
-	demux, err := gstElement("matroskademux", "demux", nil)
-	if err != nil {
-		return nil, err
-	}
-	if err := pl.AddMany(src, demux); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrMixPipeline, err)
-	}
-	if err := gstLink(src, demux); err != nil {
 		return nil, err
 	}
 	tracks := map[string]*feedTrack{

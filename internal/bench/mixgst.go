@@ -43,3 +43,23 @@ func gstSetState(el *gst.Element, state gst.State, timeout time.Duration) error 
 	}
 	return nil
 }
+
+// addClipDemux adds filesrc → matroskademux for a WebM clip to pl and
+// returns the demuxer, whose pads come as the clip is read.
+func addClipDemux(pl *gst.Pipeline, clip string) (*gst.Element, error) {
+	src, err := gstElement("filesrc", "src", map[string]string{"location": clip})
+	if err != nil {
+		return nil, err
+	}
+	demux, err := gstElement("matroskademux", "demux", nil)
+	if err != nil {
+		return nil, err
+	}
+	if err := pl.AddMany(src, demux); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrMixPipeline, err)
+	}
+	if err := gstLink(src, demux); err != nil {
+		return nil, err
+	}
+	return demux, nil
+}

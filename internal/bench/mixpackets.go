@@ -66,18 +66,8 @@ func loadClipPackets(clip string, limit time.Duration) (*clipPackets, error) {
 		return nil, fmt.Errorf("%w: %w", ErrMixPipeline, err)
 	}
 	defer func() { _ = gstSetState(pl.Element, gst.StateNull, 5*time.Second) }()
-	src, err := gstElement("filesrc", "src", map[string]string{"location": clip})
+	demux, err := addClipDemux(pl, clip)
 	if err != nil {
-		return nil, err
-	}
-	demux, err := gstElement("matroskademux", "demux", nil)
-	if err != nil {
-		return nil, err
-	}
-	if err := pl.AddMany(src, demux); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrMixPipeline, err)
-	}
-	if err := gstLink(src, demux); err != nil {
 		return nil, err
 	}
 	c := &clipPackets{tracks: []clipTrack{
