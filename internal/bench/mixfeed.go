@@ -121,13 +121,9 @@ func (f *clipFeed) addTrack(m *mixer.Mixer, name string, tr *feedTrack, limit ti
 }
 
 func (f *clipFeed) onPacket(s *app.Sink, sink media.TrackSink, tr *feedTrack, limit time.Duration) gst.FlowReturn {
-	smp := s.PullSample()
-	if smp == nil {
-		return gst.FlowEOS
-	}
-	buf := smp.GetBuffer()
+	buf, ret := pullBuffer(s)
 	if buf == nil {
-		return gst.FlowOK
+		return ret
 	}
 	pkt := buf.Bytes()
 	pts := time.Duration(buf.PresentationTimestamp())

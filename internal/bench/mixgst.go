@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/go-gst/go-gst/gst"
+	"github.com/go-gst/go-gst/gst/app"
 )
 
 // gstElement makes a named element with properties given in their string form.
@@ -62,4 +63,18 @@ func addClipDemux(pl *gst.Pipeline, clip string) (*gst.Element, error) {
 		return nil, err
 	}
 	return demux, nil
+}
+
+// pullBuffer takes an appsink's next buffer; without one it gives the flow
+// to return (EOS when the sink has ended, OK for an empty sample).
+func pullBuffer(s *app.Sink) (*gst.Buffer, gst.FlowReturn) {
+	smp := s.PullSample()
+	if smp == nil {
+		return nil, gst.FlowEOS
+	}
+	buf := smp.GetBuffer()
+	if buf == nil {
+		return nil, gst.FlowOK
+	}
+	return buf, gst.FlowOK
 }

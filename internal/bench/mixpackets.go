@@ -106,13 +106,9 @@ func loadClipPackets(clip string, limit time.Duration) (*clipPackets, error) {
 		end := func() { once.Do(func() { done <- struct{}{} }) }
 		app.SinkFromElement(out).SetCallbacks(&app.SinkCallbacks{
 			NewSampleFunc: func(s *app.Sink) gst.FlowReturn {
-				smp := s.PullSample()
-				if smp == nil {
-					return gst.FlowEOS
-				}
-				buf := smp.GetBuffer()
+				buf, ret := pullBuffer(s)
 				if buf == nil {
-					return gst.FlowOK
+					return ret
 				}
 				at := time.Duration(buf.PresentationTimestamp())
 				if at >= limit {
