@@ -40,6 +40,12 @@ func (m *Mixer) addInput(in *input) error {
 		m.discard(in)
 		return fmt.Errorf("%w: %s gave no sink pad", ErrPipeline, agg.GetName())
 	}
+	if in.spec.kind == media.Video {
+		if err := scaleLinear(in.aggPad); err != nil {
+			m.discard(in)
+			return err
+		}
+	}
 	if err := linkPads(in.bin.GetStaticPad("src"), in.aggPad); err != nil {
 		m.discard(in)
 		return err
