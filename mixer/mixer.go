@@ -14,7 +14,7 @@
 //
 // Room:
 //
-//	videotestsrc 16x16, transparent (live; clocks the compositor) → compositor (black fill)
+//	videotestsrc 16x16, transparent (live; clocks the compositor) → compositor (black fill; pads scale linearly, scale.go)
 //	  → WxH@FPS I420 → queue (leaky) → x264enc → constrained baseline → h264parse → appsink
 //	                                  (or vp8enc → appsink)
 //	audiotestsrc silence (live) → audiomixer (F32) → limiter (pad probe) → tee → audioconvert → avenc_aac → appsink

@@ -46,8 +46,8 @@ import (
 // own size and drawn into a smaller tile. GStreamer widens the resampler's
 // kernel by the downscale factor, so a linear kernel is a triangle filter
 // over all the source pixels a tile pixel covers — an anti-aliased
-// downscale, slightly softer than cubic — at half the taps. In the grid of
-// four 720p cameras it takes about a quarter off the room's CPU.
+// downscale, slightly softer than cubic — at half the taps. In a grid of
+// four 720p cameras it takes about a sixth off the room's CPU.
 func scaleLinear(pad *gst.Pad) error {
 	if C.mosaic_scale_linear(C.gpointer(pad.Unsafe())) == 0 {
 		return fmt.Errorf("%w: pad %s has no converter-config", ErrPipeline, pad.GetName())
