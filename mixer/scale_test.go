@@ -1,6 +1,7 @@
 package mixer
 
 import (
+	"fmt"
 	"math"
 	"testing"
 	"time"
@@ -14,10 +15,11 @@ import (
 // filter that only looks at the nearest pixels would leave black and white
 // blotches (cubic, the default, gives the same deviation, about 8).
 func TestLinearScalingAntiAliases(t *testing.T) {
+	const w, h, margin = 426, 240, 8 // a third of the source each way
 	initGst()
-	pl, err := gst.NewPipelineFromString("videotestsrc pattern=checkers-1 num-buffers=1 " +
-		"! video/x-raw,format=I420,width=1278,height=720 ! compositor name=c background=black " +
-		"! video/x-raw,format=I420,width=426,height=240 ! appsink name=out sync=false")
+	pl, err := gst.NewPipelineFromString(fmt.Sprintf("videotestsrc pattern=checkers-1 num-buffers=1 "+
+		"! video/x-raw,format=I420,width=%d,height=%d ! compositor name=c background=black "+
+		"! video/x-raw,format=I420,width=%d,height=%d ! appsink name=out sync=false", 3*w, 3*h, w, h))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,7 +40,7 @@ func TestLinearScalingAntiAliases(t *testing.T) {
 	if !scaleMethodIsLinear(pad) {
 		t.Fatal("the pad's converter-config does not say linear")
 	}
-	if err := setProps(pad, p("width", 426), p("height", 240)); err != nil {
+	if err := setProps(pad, p("width", w), p("height", h)); err != nil {
 		t.Fatal(err)
 	}
 	sinkEl, err := pl.GetElementByName("out")
@@ -55,12 +57,12 @@ func TestLinearScalingAntiAliases(t *testing.T) {
 	}
 	m := smp.GetBuffer().Map(gst.MapRead)
 	defer smp.GetBuffer().Unmap()
-	y := m.Bytes()[:426*240] // the luma plane
+	y := m.Bytes()[:w*h] // the luma plane
 	var sum, sq float64
 	n := 0
-	for row := 8; row < 232; row++ {
-		for col := 8; col < 418; col++ {
-			v := float64(y[row*426+col])
+	for row := margin; row < h-margin; row++ {
+		for col := margin; col < w-margin; col++ {
+			v := float64(y[row*w+col])
 			sum += v
 			sq += v * v
 			n++
