@@ -39,7 +39,7 @@ func TestLipSyncUnderJitter(t *testing.T) {
 	}
 	offsets := mediatest.AVOffsets(late, beeps)
 	if len(offsets) < 4 {
-		t.Fatalf("only %d flash/beep pairs after the first second (flashes %v, beeps %v)", len(offsets), flashes, beeps)
+		t.Fatalf("only %d flash/beep pairs after the first second (flashes %v, beeps %v)\n%s", len(offsets), flashes, beeps, whyNoFlashes(m, path, image.Rectangle{}))
 	}
 	// The composite shows a flash on its frame grid; the input's phase
 	// against that grid is random from run to run, which alone moves the
@@ -76,7 +76,8 @@ func TestPublishersStartedTogetherStayTogether(t *testing.T) {
 	diffs := mediatest.AVOffsets(fa, fb) // b's flash minus a's, paired nearest
 	t.Logf("a %v b %v started %.0f ms apart, differences %v", fa, fb, started*1000, diffs)
 	if len(diffs) < 4 {
-		t.Fatalf("only %d flash pairs (a %v, b %v)", len(diffs), fa, fb)
+		t.Fatalf("only %d flash pairs (a %v, b %v)\na's tile %s\nb's tile %s", len(diffs), fa, fb,
+			whyNoFlashes(m, path, imgRect(letterbox(tiles[0], 1280, 720), 4)), mediatest.DescribeLumas(path, imgRect(letterbox(tiles[1], 1280, 720), 4)))
 	}
 	for _, d := range diffs[1:] {
 		if math.Abs(d-started) > 0.040 {

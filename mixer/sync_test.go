@@ -1,6 +1,7 @@
 package mixer
 
 import (
+	"fmt"
 	"image"
 	"path/filepath"
 	"testing"
@@ -20,7 +21,9 @@ func TestLipSync(t *testing.T) {
 		delay time.Duration
 	}{{"in step", 0}, {"audio 150ms late", 150 * time.Millisecond}} {
 		t.Run(tc.name, func(t *testing.T) {
-			m := newMixer(t, Config{Width: 640, Height: 360, VideoBitrateKbps: 1500})
+			// At 60 fps the composite's frame grid moves a flash by at most
+			// ±8.3 ms (±16.7 at 30), so the bound measures the mixer's sync.
+			m := newMixer(t, Config{Width: 640, Height: 360, FPS: 60, VideoBitrateKbps: 1500})
 			rec := startRecording(t, m)
 			f := startFeed(t, m, filepath.Join(clips, "p1.webm"), feedOptions{AudioDelay: tc.delay, Duration: 6 * time.Second})
 			f.wait(30 * time.Second)
@@ -28,7 +31,7 @@ func TestLipSync(t *testing.T) {
 			flashes := mediatest.FlashTimes(t, path, image.Rectangle{})
 			beeps := mediatest.BeepTimes(t, path)
 			if len(flashes) < 3 || len(beeps) < 3 {
-				t.Fatalf("flashes %v, beeps %v: want at least 3 of each", flashes, beeps)
+				t.Fatalf("flashes %v, beeps %v: want at least 3 of each\n%s", flashes, beeps, whyNoFlashes(m, path, image.Rectangle{}))
 			}
 			offsets := mediatest.AVOffsets(flashes, beeps)
 			// The first second is before the first sender report corrected the offset.
@@ -42,4 +45,10 @@ func TestLipSync(t *testing.T) {
 			}
 		})
 	}
+}
+
+// whyNoFlashes describes a composite whose flashes were not all found: its
+// frames' brightness and the mixer's counters.
+func whyNoFlashes(m *Mixer, path string, region image.Rectangle) string {
+	return fmt.Sprintf("composite: %s\nmixer: %+v", mediatest.DescribeLumas(path, region), m.Stats())
 }

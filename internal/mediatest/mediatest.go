@@ -224,37 +224,84 @@ func FlashTimes(t testing.TB, path string, region image.Rectangle) []float64 {
 
 // DetectFlashes is FlashTimes without a test.
 func DetectFlashes(path string, region image.Rectangle) ([]float64, error) {
-	vf := "scale=32:18:flags=area,format=gray"
-	if !region.Empty() {
-		vf = fmt.Sprintf("crop=%d:%d:%d:%d,", region.Dx(), region.Dy(), region.Min.X, region.Min.Y) + vf
-	}
-	out, err := run(5*time.Minute, "ffmpeg", "-v", "error", "-i", path, "-an", "-vf", vf, "-fps_mode", "passthrough", "-f", "rawvideo", "-")
+	times, lumas, err := Lumas(path, region)
 	if err != nil {
 		return nil, err
-	}
-	times, err := frameTimes(path)
-	if err != nil {
-		return nil, err
-	}
-	const size = 32 * 18
-	n := len(out) / size
-	if n != len(times) {
-		return nil, fmt.Errorf("decoded %d frames but ffprobe lists %d frame times", n, len(times))
 	}
 	var flashes []float64
 	prevWhite := false
-	for i := 0; i < n; i++ {
-		var sum float64
-		for _, v := range out[i*size : (i+1)*size] {
-			sum += float64(v)
-		}
-		white := sum/size > 215
+	for i, l := range lumas {
+		white := l > flashLuma
 		if white && !prevWhite {
 			flashes = append(flashes, times[i])
 		}
 		prevWhite = white
 	}
 	return flashes, nil
+}
+
+// flashLuma is the mean luma above which a picture counts as white.
+const flashLuma = 215
+
+// Lumas returns every decoded video frame's time (seconds) and mean luma
+// (0-255) over region (empty: the whole picture).
+func Lumas(path string, region image.Rectangle) (times, lumas []float64, err error) {
+	vf := "scale=32:18:flags=area,format=gray"
+	if !region.Empty() {
+		vf = fmt.Sprintf("crop=%d:%d:%d:%d,", region.Dx(), region.Dy(), region.Min.X, region.Min.Y) + vf
+	}
+	out, err := run(5*time.Minute, "ffmpeg", "-v", "error", "-i", path, "-an", "-vf", vf, "-fps_mode", "passthrough", "-f", "rawvideo", "-")
+	if err != nil {
+		return nil, nil, err
+	}
+	times, err = frameTimes(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	const size = 32 * 18
+	n := len(out) / size
+	if n != len(times) {
+		return nil, nil, fmt.Errorf("decoded %d frames but ffprobe lists %d frame times", n, len(times))
+	}
+	lumas = make([]float64, n)
+	for i := range lumas {
+		var sum float64
+		for _, v := range out[i*size : (i+1)*size] {
+			sum += float64(v)
+		}
+		lumas[i] = sum / size
+	}
+	return times, lumas, nil
+}
+
+// DescribeLumas summarizes a video's brightness for a failure message: the
+// frame count and time span, and each second's brightest frame.
+func DescribeLumas(path string, region image.Rectangle) string {
+	times, lumas, err := Lumas(path, region)
+	if err != nil {
+		return err.Error()
+	}
+	if len(times) == 0 {
+		return "no video frames"
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d frames from %.3f to %.3f s; brightest frame of each second:", len(times), times[0], times[len(times)-1])
+	sec, best := -1, 0
+	flush := func() {
+		if sec >= 0 {
+			fmt.Fprintf(&b, " %.0f@%.3f", lumas[best], times[best])
+		}
+	}
+	for i, ts := range times {
+		if s := int(ts); s != sec {
+			flush()
+			sec, best = s, i
+		} else if lumas[i] > lumas[best] {
+			best = i
+		}
+	}
+	flush()
+	return b.String()
 }
 
 // BeepTimes returns the onset times (seconds) of the 1760 Hz beeps in the

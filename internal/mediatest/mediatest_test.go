@@ -4,6 +4,9 @@ import (
 	"image"
 	"math"
 	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/mosaic-rtc/mosaic/internal/mediatest"
@@ -38,6 +41,17 @@ func TestReferenceClipMarkers(t *testing.T) {
 	t.Logf("source clip A/V offsets: median %.1f ms", mediatest.Median(offs)*1000)
 	if m := mediatest.Median(offs); math.Abs(m) > 0.015 {
 		t.Fatalf("median A/V offset of the source clip %.1f ms, offsets %v", m*1000, offs)
+	}
+	desc := mediatest.DescribeLumas(clip, image.Rectangle{})
+	t.Logf("brightness: %s", desc)
+	peaks := regexp.MustCompile(`(\d+)@(\d+)\.(\d+)`).FindAllStringSubmatch(desc, -1)
+	if !strings.HasPrefix(desc, "300 frames from 0.007 to 9.974 s;") || len(peaks) != 10 {
+		t.Fatalf("brightness summary %q, want 300 frames over 10 s and ten seconds", desc)
+	}
+	for i, p := range peaks {
+		if l, _ := strconv.Atoi(p[1]); l < 215 || p[2] != strconv.Itoa(i) || p[3] > "020" {
+			t.Errorf("second %d: brightest frame %s, want the flash at its start", i, p[0])
+		}
 	}
 	frames := mediatest.Frames(t, clip, 64, 36, 0)
 	if len(frames) < 295 || len(frames) > 305 {
