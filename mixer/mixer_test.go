@@ -18,7 +18,11 @@ func newMixer(t testing.TB, cfg Config) *Mixer {
 		cfg.Room = t.Name()
 	}
 	if cfg.Log == nil {
-		cfg.Log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+		level := slog.LevelWarn
+		if os.Getenv("MOSAIC_TEST_LOG") == "debug" {
+			level = slog.LevelDebug
+		}
+		cfg.Log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	}
 	m, err := New(cfg)
 	if err != nil {

@@ -14,9 +14,11 @@ import (
 // TestLipSyncUnderJitter: every packet of both tracks arrives after a
 // random 0..100 ms delay (so they are reordered too); the jitterbuffers
 // absorb it and the composite stays in sync: median A/V offset within
-// ±20 ms, no single flash/beep pair off by more than 40 ms.
+// ±20 ms, no single flash/beep pair off by more than 40 ms (both counted
+// from the offset the clip itself has).
 func TestLipSyncUnderJitter(t *testing.T) {
 	clips := testenv.Inputs(t)
+	source := clipOffset(t, filepath.Join(clips, "p1.webm"))
 	// At 60 fps the composite's frame grid quantizes a flash to ±8.3 ms
 	// instead of ±16.7, so the bound below measures the mixer's sync rather
 	// than where the input's phase fell against a coarse grid.
@@ -27,7 +29,7 @@ func TestLipSyncUnderJitter(t *testing.T) {
 	path := rec.write(t, t.TempDir())
 	flashes := mediatest.FlashTimes(t, path, image.Rectangle{})
 	beeps := mediatest.BeepTimes(t, path)
-	t.Logf("flashes %v beeps %v offsets %v", flashes, beeps, mediatest.AVOffsets(flashes, beeps))
+	t.Logf("flashes %v beeps %v offsets %v (the clip's own: %.1f ms)", flashes, beeps, mediatest.AVOffsets(flashes, beeps), source*1000)
 	// The first report comes with the first packets, so the offsets are set
 	// from the first second on. The clip has a keyframe every 2 s: when
 	// reordering breaks the first one the picture starts at the next.
@@ -37,7 +39,7 @@ func TestLipSyncUnderJitter(t *testing.T) {
 			late = append(late, fl)
 		}
 	}
-	offsets := mediatest.AVOffsets(late, beeps)
+	offsets := relativeTo(mediatest.AVOffsets(late, beeps), source)
 	if len(offsets) < 4 {
 		t.Fatalf("only %d flash/beep pairs after the first second (flashes %v, beeps %v)\n%s", len(offsets), flashes, beeps, whyNoFlashes(m, path, image.Rectangle{}))
 	}
