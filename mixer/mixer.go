@@ -22,7 +22,8 @@
 //
 // Output samples are stamped with the pipeline's running time. AAC samples
 // are moved earlier by the encoder's priming delay (1024 samples for
-// avenc_aac), so a muxer must not add a priming edit list of its own.
+// avenc_aac), so a muxer must not add a priming edit list of its own; the
+// first AAC frame, which would then start before 0, is not published.
 // Tracks of one participant are lip-synced from their RTCP sender reports
 // (see sync.go).
 package mixer

@@ -48,6 +48,7 @@ func TestEmptyRoomProducesAllStreams(t *testing.T) {
 	defer r.Close()
 	counts := map[media.Codec]int{}
 	keyframe := false
+	lastAAC := time.Duration(-1)
 	deadline := time.After(10 * time.Second)
 	for counts[media.H264] < 30 || counts[media.AAC] < 40 || counts[media.Opus] < 40 || !keyframe {
 		select {
@@ -56,6 +57,15 @@ func TestEmptyRoomProducesAllStreams(t *testing.T) {
 				t.Fatal("output closed")
 			}
 			counts[s.Codec]++
+			if s.Codec == media.AAC {
+				// One AAC frame is 1024 samples: the timeline moves by that
+				// much from frame to frame, from the very first one on.
+				const frame = 1024 * time.Second / 48000
+				if step := s.PTS - lastAAC; lastAAC >= 0 && (step < frame-time.Millisecond || step > frame+time.Millisecond) {
+					t.Fatalf("AAC frame %d at %v, %v after the one before, want %v", counts[media.AAC], s.PTS, step, frame)
+				}
+				lastAAC = s.PTS
+			}
 			if s.Codec == media.H264 && s.Keyframe {
 				keyframe = true
 				if nals := nalTypes(s.Data); !nals[7] || !nals[8] || !nals[5] {

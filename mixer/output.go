@@ -255,7 +255,14 @@ func (m *Mixer) publish(kind media.Kind, codec media.Codec) func(outSample) {
 		if codec == media.AAC {
 			// Decoders output the encoder's priming samples first; start
 			// the AAC timeline that much earlier so the sound lines up.
-			out.PTS = max(out.PTS-m.aacPriming, 0)
+			// The frame that then starts before the room's time 0 holds
+			// the priming and is left out: stamped 0, it would share its
+			// timestamp with the next, and a muxer laying frames end to
+			// end would put all the sound after it one frame late.
+			if out.PTS < m.aacPriming {
+				return
+			}
+			out.PTS -= m.aacPriming
 			out.DTS = out.PTS
 		}
 		if s.hasDTS {
