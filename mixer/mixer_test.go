@@ -19,6 +19,7 @@ func newMixer(t testing.TB, cfg Config) *Mixer {
 	}
 	if cfg.Log == nil {
 		level := slog.LevelWarn
+		// MOSAIC_TEST_LOG=debug shows the mixer's debug log (lip-sync offsets, element warnings).
 		if os.Getenv("MOSAIC_TEST_LOG") == "debug" {
 			level = slog.LevelDebug
 		}

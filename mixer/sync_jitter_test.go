@@ -73,13 +73,14 @@ func TestPublishersStartedTogetherStayTogether(t *testing.T) {
 	b.wait(30 * time.Second)
 	path := rec.write(t, t.TempDir())
 	tiles := gridTiles(2, w, h)
-	fa := mediatest.FlashTimes(t, path, imgRect(letterbox(tiles[0], 1280, 720), 4))
-	fb := mediatest.FlashTimes(t, path, imgRect(letterbox(tiles[1], 1280, 720), 4))
+	ra, rb := imgRect(letterbox(tiles[0], 1280, 720), 4), imgRect(letterbox(tiles[1], 1280, 720), 4)
+	fa := mediatest.FlashTimes(t, path, ra)
+	fb := mediatest.FlashTimes(t, path, rb)
 	diffs := mediatest.AVOffsets(fa, fb) // b's flash minus a's, paired nearest
 	t.Logf("a %v b %v started %.0f ms apart, differences %v", fa, fb, started*1000, diffs)
 	if len(diffs) < 4 {
 		t.Fatalf("only %d flash pairs (a %v, b %v)\na's tile %s\nb's tile %s", len(diffs), fa, fb,
-			whyNoFlashes(m, path, imgRect(letterbox(tiles[0], 1280, 720), 4)), mediatest.DescribeLumas(path, imgRect(letterbox(tiles[1], 1280, 720), 4)))
+			whyNoFlashes(m, path, ra), mediatest.DescribeLumas(path, rb))
 	}
 	for _, d := range diffs[1:] {
 		if math.Abs(d-started) > 0.040 {

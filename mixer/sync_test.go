@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"image"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -58,16 +59,24 @@ func whyNoFlashes(m *Mixer, path string, region image.Rectangle) string {
 // clipOffset is the median A/V offset the detectors find in a source clip
 // itself (its first video frame is stamped a few ms after its audio): the
 // composite keeps it, so what the mixer adds is measured relative to it.
+// Each clip is measured once per test binary.
 func clipOffset(t *testing.T, clip string) float64 {
 	t.Helper()
+	if o, ok := clipOffsets.Load(clip); ok {
+		return o.(float64)
+	}
 	flashes := mediatest.FlashTimes(t, clip, image.Rectangle{})
 	beeps := mediatest.BeepTimes(t, clip)
 	offsets := mediatest.AVOffsets(flashes, beeps)
 	if len(offsets) < 3 {
 		t.Fatalf("source clip %s: flashes %v, beeps %v", clip, flashes, beeps)
 	}
-	return mediatest.Median(offsets)
+	o := mediatest.Median(offsets)
+	clipOffsets.Store(clip, o)
+	return o
 }
+
+var clipOffsets sync.Map // clip path → its offset (s)
 
 // relativeTo subtracts the source clip's offset from each measured offset.
 func relativeTo(offsets []float64, source float64) []float64 {
